@@ -118,3 +118,16 @@ func ConfigHash(files map[string][]byte) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// EnvUserDataFile, when set, names a JSON file holding UserData that the
+// agent applies before anything else, like cloud-init: it sets the
+// environment and writes the config files into its config directory. This
+// is how config reaches a workspace asynchronously (the CP backend).
+const EnvUserDataFile = "MOLECULE_USER_DATA"
+
+// UserData is the boot payload of a workspace whose config is delivered
+// asynchronously.
+type UserData struct {
+	Env         map[string]string `json:"env"`
+	ConfigFiles map[string][]byte `json:"config_files"`
+}

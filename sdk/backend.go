@@ -72,3 +72,8 @@ type Execer interface {
 type LogStreamer interface {
 	Logs(ctx context.Context, req *LogsRequest, send func(*LogChunk) error) error
 }
+
+// EnvDataDir is set by the host in every plugin process's environment: a
+// directory the plugin may keep files in (caches, a local substrate's
+// records). It survives plugin restarts.
+const EnvDataDir = "MOLECULE_BACKEND_DATA_DIR"

@@ -1,0 +1,190 @@
+package agent
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/molecule-ai/molecule-host/agentapi"
+)
+
+// Defaults for the agent's environment.
+const (
+	DefaultConfigDir  = "/configs"
+	DefaultListenAddr = "127.0.0.1:0"
+)
+
+// Config is the agent's settings, normally read from the environment with
+// ConfigFromEnv.
+type Config struct {
+	WorkspaceID       string
+	HostURL           string // empty: run standalone, make no host calls
+	Token             string
+	ConfigDir         string
+	ListenAddr        string
+	AdvertiseHost     string
+	HeartbeatInterval time.Duration
+	// Runtime is the runtime named by the environment; a runtime.json in
+	// the config directory overrides it (see RuntimeName).
+	Runtime string
+	// Out receives the boot log, one line per step (os.Stdout in the
+	// binary).
+	Out io.Writer
+	// RetryBase and RetryMax bound the backoff between host call attempts.
+	RetryBase, RetryMax time.Duration
+	// FailFlushTimeout bounds how long a failing agent tries to deliver its
+	// "failed" boot event before it exits.
+	FailFlushTimeout time.Duration
+}
+
+// ConfigFromEnv reads the agentapi environment variables through getenv and
+// fills defaults. It returns an error naming the variable when a value is
+// malformed.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		WorkspaceID:       getenv(agentapi.EnvWorkspaceID),
+		HostURL:           strings.TrimRight(getenv(agentapi.EnvHostURL), "/"),
+		Token:             getenv(agentapi.EnvToken),
+		ConfigDir:         getenv(agentapi.EnvConfigDir),
+		ListenAddr:        getenv(agentapi.EnvListenAddr),
+		AdvertiseHost:     getenv(agentapi.EnvAdvertiseHost),
+		Runtime:           getenv(agentapi.EnvRuntime),
+		HeartbeatInterval: agentapi.DefaultHeartbeatInterval,
+	}
+	if c.ConfigDir == "" {
+		c.ConfigDir = DefaultConfigDir
+	}
+	if c.ListenAddr == "" {
+		c.ListenAddr = DefaultListenAddr
+	}
+	if s := getenv(agentapi.EnvHeartbeatInterval); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("%s=%q is not a positive Go duration such as 10s", agentapi.EnvHeartbeatInterval, s)
+		}
+		c.HeartbeatInterval = d
+	}
+	return c, nil
+}
+
+func (c *Config) fillDefaults() {
+	if c.ConfigDir == "" {
+		c.ConfigDir = DefaultConfigDir
+	}
+	if c.ListenAddr == "" {
+		c.ListenAddr = DefaultListenAddr
+	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = agentapi.DefaultHeartbeatInterval
+	}
+	if c.Out == nil {
+		c.Out = io.Discard
+	}
+	if c.RetryBase <= 0 {
+		c.RetryBase = 200 * time.Millisecond
+	}
+	if c.RetryMax <= 0 {
+		c.RetryMax = 5 * time.Second
+	}
+	if c.FailFlushTimeout <= 0 {
+		c.FailFlushTimeout = 30 * time.Second
+	}
+}
+
+// ApplyUserData applies the agentapi.UserData JSON file named by
+// $MOLECULE_USER_DATA, if set: it sets every variable of its env with setenv,
+// then writes its config files into the config directory (read from getenv
+// after the env is applied, default /configs), creating parent directories.
+// Files already in the directory and not named by the user data are kept.
+// It reports whether user data was applied.
+func ApplyUserData(getenv func(string) string, setenv func(k, v string) error) (bool, error) {
+	file := getenv(agentapi.EnvUserDataFile)
+	if file == "" {
+		return false, nil
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return false, fmt.Errorf("read user data %s: %w", file, err)
+	}
+	var ud agentapi.UserData
+	if err := json.Unmarshal(raw, &ud); err != nil {
+		return false, fmt.Errorf("user data %s is not valid JSON: %w", file, err)
+	}
+	keys := make([]string, 0, len(ud.Env))
+	for k := range ud.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := setenv(k, ud.Env[k]); err != nil {
+			return false, fmt.Errorf("user data env %s: %w", k, err)
+		}
+	}
+	dir := getenv(agentapi.EnvConfigDir)
+	if dir == "" {
+		dir = DefaultConfigDir
+	}
+	return true, WriteConfigDir(dir, ud.ConfigFiles)
+}
+
+// WriteConfigDir writes files (slash-separated paths relative to dir) into
+// dir. A path that is absolute or leaves dir is an error naming it.
+func WriteConfigDir(dir string, files map[string][]byte) error {
+	for p, content := range files {
+		clean := path.Clean(p)
+		if p == "" || path.IsAbs(p) || clean == "." || clean == ".." || strings.HasPrefix(clean, "../") {
+			return fmt.Errorf("config path %q must be relative and stay inside the config directory", p)
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(clean))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return fmt.Errorf("write config %s: %w", p, err)
+		}
+		if err := os.WriteFile(dst, content, 0o644); err != nil {
+			return fmt.Errorf("write config %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// ReadConfigDir returns every file under dir keyed by its slash-separated
+// path relative to dir (directories are skipped, symlinks followed). A
+// missing dir is an empty config.
+func ReadConfigDir(dir string) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == dir && errors.Is(err, fs.ErrNotExist) {
+				return fs.SkipAll
+			}
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			return nil // a symlink to a directory
+		}
+		content, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		files[filepath.ToSlash(rel)] = content
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read config directory %s: %w", dir, err)
+	}
+	return files, nil
+}

@@ -1,0 +1,60 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/molecule-ai/molecule-host/sdk"
+)
+
+// maxBody caps request bodies.
+const maxBody = 2 << 20
+
+// decode reads a JSON body into v, refusing unknown fields and trailing
+// data, and turns every failure into a KindInvalid error naming the field.
+func decode(r *http.Request, op string, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody+1))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("trailing data after the JSON object")
+	}
+	if err == nil {
+		return nil
+	}
+	var typeErr *json.UnmarshalTypeError
+	var synErr *json.SyntaxError
+	switch {
+	case errors.Is(err, io.EOF):
+		return sdk.Invalid(op, "The request body is empty; a JSON object is required.")
+	case errors.As(err, &typeErr):
+		return sdk.Invalid(op, "The request body has a field of the wrong type.",
+			sdk.FieldError{Path: typeErr.Field, Message: fmt.Sprintf("must be %s", jsonType(typeErr.Type.Kind().String()))})
+	case errors.As(err, &synErr):
+		return sdk.Invalid(op, fmt.Sprintf("The request body is not valid JSON (at byte %d).", synErr.Offset))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return sdk.Invalid(op, "The request body has an unknown field.", sdk.FieldError{Path: f, Message: "is not a known field"})
+	}
+	return sdk.Invalid(op, "The request body could not be read: "+err.Error())
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "int", "int64", "int32", "uint", "uint64", "float64":
+		return "a number"
+	case "string":
+		return "a string"
+	case "map", "struct":
+		return "an object"
+	case "slice":
+		return "an array"
+	case "bool":
+		return "a boolean"
+	}
+	return kind
+}

@@ -1,0 +1,181 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/molecule-ai/molecule-host/agentapi"
+	"github.com/molecule-ai/molecule-host/host"
+	"github.com/molecule-ai/molecule-host/sdk"
+)
+
+// CreateRequest is a validated request to create a workspace.
+type CreateRequest struct {
+	Name    string
+	Backend string
+	Runtime string
+	Tier    int
+	Config  map[string]string
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// maxConfigBytes caps a workspace's config files in total.
+const maxConfigBytes = 1 << 20
+
+// Validate checks the request and returns a KindInvalid *sdk.Error naming
+// every offending field. It fills defaults (runtime "default", tier 2).
+func (r *CreateRequest) Validate() error {
+	var fields []sdk.FieldError
+	if !nameRE.MatchString(r.Name) {
+		fields = append(fields, sdk.FieldError{Path: "name", Message: "must be 1-63 lowercase letters, digits or dashes, starting and ending with a letter or digit"})
+	}
+	if r.Backend == "" {
+		fields = append(fields, sdk.FieldError{Path: "backend", Message: "is required"})
+	}
+	if r.Runtime == "" {
+		r.Runtime = "default"
+	}
+	if r.Tier == 0 {
+		r.Tier = 2
+	}
+	if r.Tier < 1 || r.Tier > 4 {
+		fields = append(fields, sdk.FieldError{Path: "tier", Message: fmt.Sprintf("must be 1 to 4, got %d", r.Tier)})
+	}
+	fields = append(fields, ValidateConfig(r.Config)...)
+	if len(fields) > 0 {
+		return sdk.Invalid("create", "The workspace request is invalid.", fields...)
+	}
+	return nil
+}
+
+// ValidateConfig checks config file paths and sizes.
+func ValidateConfig(cfg map[string]string) []sdk.FieldError {
+	var fields []sdk.FieldError
+	total := 0
+	for p, c := range cfg {
+		total += len(p) + len(c)
+		if msg := checkPath(p); msg != "" {
+			fields = append(fields, sdk.FieldError{Path: "config." + p, Message: msg})
+		}
+	}
+	if total > maxConfigBytes {
+		fields = append(fields, sdk.FieldError{Path: "config", Message: fmt.Sprintf("is %d bytes, more than the %d allowed", total, maxConfigBytes)})
+	}
+	return fields
+}
+
+var pathRE = regexp.MustCompile(`^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$`)
+
+func checkPath(p string) string {
+	if !pathRE.MatchString(p) || len(p) > 255 {
+		return "file path must be relative, slash-separated, of letters, digits, '.', '_' and '-'"
+	}
+	for _, seg := range splitPath(p) {
+		if seg == "." || seg == ".." {
+			return "file path must not contain '.' or '..' segments"
+		}
+	}
+	return ""
+}
+
+func splitPath(p string) []string {
+	var segs []string
+	start := 0
+	for i := 0; i <= len(p); i++ {
+		if i == len(p) || p[i] == '/' {
+			segs = append(segs, p[start:i])
+			start = i + 1
+		}
+	}
+	return segs
+}
+
+// Create validates req, checks that its backend is loaded and reachable,
+// and persists the workspace (provisioning) with its create operation. It
+// changes nothing when it returns an error.
+func (s *Service) Create(ctx context.Context, req CreateRequest) (*host.Workspace, *host.Operation, error) {
+	if err := req.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if s.imageFor(req.Runtime) == "" {
+		return nil, nil, sdk.Invalid("create", "The workspace request is invalid.",
+			sdk.FieldError{Path: "runtime", Message: fmt.Sprintf("no image is configured for runtime %q", req.Runtime)})
+	}
+	if req.Config == nil {
+		req.Config = map[string]string{}
+	}
+	ws := &host.Workspace{
+		ID: uuid.NewString(), Name: req.Name, OrgID: s.cfg.OrgID, Backend: req.Backend,
+		Runtime: req.Runtime, Tier: req.Tier, Config: req.Config,
+		ConfigHash: agentapi.ConfigHash(configBytes(req.Config)), Status: host.StatusProvisioning,
+	}
+	if err := s.preflight(ctx, ws); err != nil {
+		return nil, nil, err
+	}
+	deadline := s.now().Add(s.cfg.ProvisionTimeout)
+	ws.ProvisionDeadline = &deadline
+	op := &host.Operation{ID: uuid.NewString(), WorkspaceID: ws.ID, Verb: host.VerbCreate, State: host.OpQueued, Step: "queued"}
+	if err := s.store.CreateWorkspace(ctx, ws, op); err != nil {
+		return nil, nil, err
+	}
+	return ws, op, nil
+}
+
+// Act enqueues verb (start, stop, restart or delete) on workspace id.
+func (s *Service) Act(ctx context.Context, id string, verb host.Verb) (*host.Workspace, *host.Operation, error) {
+	ws, err := s.store.GetWorkspace(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ws.Status == host.StatusRemoved {
+		return nil, nil, sdk.Errorf(sdk.KindConflict, string(verb), "Workspace %s has been removed.", id)
+	}
+	if verb != host.VerbDelete && verb != host.VerbStop {
+		if err := s.preflight(ctx, ws); err != nil {
+			return nil, nil, err
+		}
+	}
+	op := &host.Operation{ID: uuid.NewString(), WorkspaceID: ws.ID, Verb: verb, State: host.OpQueued, Step: "queued"}
+	if err := s.store.EnqueueOperation(ctx, op); err != nil {
+		return nil, nil, err
+	}
+	return ws, op, nil
+}
+
+// preflight asks the workspace's backend about it once (one batched Status
+// call), so that an unknown backend is a 400 and an unreachable substrate
+// is a 503 now, before anything is persisted, rather than a failed
+// operation later.
+func (s *Service) preflight(ctx context.Context, ws *host.Workspace) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	_, err := s.dispatch.Status(ctx, []*host.Workspace{ws})
+	if err == nil {
+		return nil
+	}
+	if sdk.IsKind(err, sdk.KindNotFound) {
+		return sdk.Invalid("create", "The workspace request is invalid.",
+			sdk.FieldError{Path: "backend", Message: fmt.Sprintf("no backend named %q is loaded", ws.Backend)})
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return sdk.Errorf(sdk.KindTransient, "preflight", "Backend %q did not answer in time.", ws.Backend)
+	}
+	return err
+}
+
+func configBytes(cfg map[string]string) map[string][]byte {
+	out := make(map[string][]byte, len(cfg))
+	for p, c := range cfg {
+		out[p] = []byte(c)
+	}
+	return out
+}
+
+// ConfigHash returns the hash of a stored config, as the agent computes it.
+func ConfigHash(cfg map[string]string) string { return agentapi.ConfigHash(configBytes(cfg)) }

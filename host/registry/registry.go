@@ -1,0 +1,182 @@
+// Package registry owns what workspace agents tell the host (register,
+// heartbeat, boot events) and the sweeps that turn silence into status:
+// liveness (heartbeat TTL in Postgres), the provision deadline, and a
+// batched backend status sweep.
+//
+// The readiness rule lives here, once, for every backend: a workspace is
+// online only after its agent registered AND reported a config_applied boot
+// event whose hash equals the config hash the database holds. Docker's
+// synchronous and a control plane's asynchronous config delivery therefore
+// look the same to users.
+//
+// registry must not import host/httpapi, host/pluginmgr or sdk/pluginrpc.
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+
+	"github.com/molecule-ai/molecule-host/agentapi"
+	"github.com/molecule-ai/molecule-host/host"
+	"github.com/molecule-ai/molecule-host/host/store"
+	"github.com/molecule-ai/molecule-host/sdk"
+)
+
+// Store is what the registry needs from host/store.
+type Store interface {
+	GetWorkspace(ctx context.Context, id string) (*host.Workspace, error)
+	WorkspaceByToken(ctx context.Context, digest []byte) (string, error)
+	RecordRegister(ctx context.Context, id, url string, card []byte) error
+	RecordConfigApplied(ctx context.Context, id, hash string) error
+	RecordHeartbeat(ctx context.Context, id string, hb store.Heartbeat) error
+	AppendEvent(ctx context.Context, workspaceID, typ string, payload any) error
+	Transition(ctx context.Context, id string, ch host.StatusChange) (host.Status, error)
+}
+
+// Registry handles agent calls.
+type Registry struct {
+	store Store
+	log   *slog.Logger
+}
+
+// New returns a Registry.
+func New(st Store, log *slog.Logger) *Registry {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Registry{store: st, log: log}
+}
+
+// Authenticate resolves an agent token digest to its workspace and checks
+// that the workspace named in the body is that one. KindNotFound (401 at the
+// API) when the token is unknown; KindInvalid when the ids differ.
+func (r *Registry) Authenticate(ctx context.Context, digest []byte, claimed string) (*host.Workspace, error) {
+	id, err := r.store.WorkspaceByToken(ctx, digest)
+	if err != nil {
+		return nil, err
+	}
+	if claimed != "" && claimed != id {
+		return nil, sdk.Invalid("register", "The token does not belong to this workspace.",
+			sdk.FieldError{Path: "workspace_id", Message: "does not match the token's workspace"})
+	}
+	return r.store.GetWorkspace(ctx, id)
+}
+
+// Register records an agent's URL and card. The URL's host must be the
+// address the backend placed the workspace at, so an agent cannot make the
+// host forward traffic elsewhere.
+func (r *Registry) Register(ctx context.Context, ws *host.Workspace, req *agentapi.RegisterRequest) error {
+	if err := checkAgentURL(req.URL, ws.Address); err != nil {
+		return err
+	}
+	card, err := json.Marshal(req.AgentCard)
+	if err != nil {
+		return sdk.Invalid("register", "The agent card is invalid.", sdk.FieldError{Path: "agent_card", Message: err.Error()})
+	}
+	if err := r.store.RecordRegister(ctx, ws.ID, req.URL, card); err != nil {
+		return err
+	}
+	_ = r.store.AppendEvent(ctx, ws.ID, "agent.registered", map[string]string{"url": req.URL})
+	return r.maybeOnline(ctx, ws.ID)
+}
+
+// BootEvent records one boot step; config_applied may complete readiness,
+// failed fails a provisioning workspace with the agent's reason.
+func (r *Registry) BootEvent(ctx context.Context, ws *host.Workspace, ev *agentapi.BootEvent) error {
+	_ = r.store.AppendEvent(ctx, ws.ID, "boot."+ev.Phase, ev)
+	switch ev.Phase {
+	case agentapi.PhaseConfigApplied:
+		if ev.ConfigHash == "" {
+			return sdk.Invalid("boot-event", "A config_applied event needs the config hash.", sdk.FieldError{Path: "config_hash", Message: "is required"})
+		}
+		if err := r.store.RecordConfigApplied(ctx, ws.ID, ev.ConfigHash); err != nil {
+			return err
+		}
+		return r.maybeOnline(ctx, ws.ID)
+	case agentapi.PhaseFailed:
+		_, err := r.store.Transition(ctx, ws.ID, host.StatusChange{To: host.StatusFailed,
+			Reason: "agent failed to boot: " + ev.Detail, From: []host.Status{host.StatusProvisioning}})
+		return ignoreStale(err)
+	case agentapi.PhaseRuntimeStarted, agentapi.PhaseReady:
+		return nil
+	}
+	return sdk.Invalid("boot-event", "Unknown boot phase.", sdk.FieldError{Path: "phase", Message: fmt.Sprintf("%q is not a boot phase", ev.Phase)})
+}
+
+// Heartbeat records liveness; a workspace that went offline only because
+// heartbeats stopped comes back online when they resume, provided this
+// boot's readiness signals are in place.
+func (r *Registry) Heartbeat(ctx context.Context, ws *host.Workspace, hb *agentapi.HeartbeatRequest) error {
+	if err := r.store.RecordHeartbeat(ctx, ws.ID, store.Heartbeat{UptimeSeconds: hb.UptimeSeconds,
+		ActiveTasks: hb.ActiveTasks, ErrorRate: hb.ErrorRate, RuntimeState: hb.RuntimeState}); err != nil {
+		return err
+	}
+	if hb.RuntimeState == "wedged" {
+		_, err := r.store.Transition(ctx, ws.ID, host.StatusChange{To: host.StatusDegraded, Reason: "agent reports its runtime wedged",
+			From: []host.Status{host.StatusOnline}})
+		return ignoreStale(err)
+	}
+	return r.maybeOnline(ctx, ws.ID)
+}
+
+// maybeOnline applies the readiness rule.
+func (r *Registry) maybeOnline(ctx context.Context, id string) error {
+	ws, err := r.store.GetWorkspace(ctx, id)
+	if err != nil {
+		return err
+	}
+	if ws.RegisteredAt == nil || ws.ConfigAppliedHash == "" {
+		return nil
+	}
+	if ws.ConfigAppliedHash != ws.ConfigHash && ws.Status == host.StatusProvisioning {
+		r.log.Warn("agent applied a config other than the database's", "workspace", id,
+			"applied", ws.ConfigAppliedHash, "want", ws.ConfigHash)
+		return nil
+	}
+	_, err = r.store.Transition(ctx, id, host.StatusChange{To: host.StatusOnline,
+		Reason: "agent registered and applied config " + shortHash(ws.ConfigAppliedHash),
+		From:   []host.Status{host.StatusProvisioning, host.StatusOffline, host.StatusDegraded}})
+	return ignoreStale(err)
+}
+
+// checkAgentURL refuses URLs that are not http(s) on the workspace's own
+// address.
+func checkAgentURL(raw, address string) error {
+	u, err := url.Parse(raw)
+	bad := func(msg string) error {
+		return sdk.Invalid("register", "The agent URL is not acceptable.", sdk.FieldError{Path: "url", Message: msg})
+	}
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return bad("must be an absolute http(s) URL")
+	}
+	if address == "" {
+		return bad("the backend has not reported an address for this workspace yet")
+	}
+	if h := u.Hostname(); h != address && !sameIP(h, address) {
+		return bad(fmt.Sprintf("host %q is not the workspace's address %q", h, address))
+	}
+	return nil
+}
+
+func sameIP(a, b string) bool {
+	ia, ib := net.ParseIP(a), net.ParseIP(b)
+	return ia != nil && ib != nil && ia.Equal(ib)
+}
+
+func ignoreStale(err error) error {
+	if sdk.IsKind(err, sdk.KindConflict) {
+		return nil // the workspace moved on (stopped, removed): the signal is moot
+	}
+	return err
+}
+
+func shortHash(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
