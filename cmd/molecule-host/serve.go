@@ -23,6 +23,9 @@ import (
 	"github.com/molecule-ai/molecule-host/host/store/pgembed"
 )
 
+// maxAttempts is how many times an operation is tried before it fails.
+const maxAttempts = 5
+
 // serve runs the host until ctx ends, then shuts down in reverse order:
 // HTTP, sweeps, operation workers, plugins, store, embedded Postgres.
 func serve(ctx context.Context, cfg *config) error {
@@ -66,7 +69,7 @@ func serve(ctx context.Context, cfg *config) error {
 	disp := dispatch.New(mgr, log, dispatch.DefaultRetry)
 	svc := lifecycle.New(st, disp, lifecycle.Config{
 		HostURL: url, Images: images, ProvisionTimeout: cfg.ProvisionTimeout,
-		HeartbeatInterval: cfg.HeartbeatInterval, MaxAttempts: st.MaxAttempts(),
+		HeartbeatInterval: cfg.HeartbeatInterval, MaxAttempts: maxAttempts,
 	}, log)
 	reg := registry.New(st, log)
 	api := httpapi.New(httpapi.Deps{Lifecycle: svc, Store: st, Registry: reg, Logs: disp,
@@ -128,7 +131,7 @@ func openStore(ctx context.Context, cfg *config, log *slog.Logger) (*store.Store
 			}
 		}
 	}
-	st, err := store.Open(ctx, dsn, store.Options{Logger: log, RescueAfter: cfg.OperationRescue})
+	st, err := store.Open(ctx, dsn, store.Options{Logger: log, RescueAfter: cfg.OperationRescue, MaxAttempts: maxAttempts})
 	if err != nil {
 		stop()
 		return nil, nil, fmt.Errorf("store: %w", err)

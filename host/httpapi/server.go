@@ -58,18 +58,18 @@ type LogStreamer interface {
 
 // BackendInfo is one loaded backend as GET /backends shows it.
 type BackendInfo struct {
-	Name            string                     `json:"name"`
-	Version         string                     `json:"version"`
-	ProtocolVersion int                        `json:"protocol_version"`
-	Description     string                     `json:"description"`
-	Capabilities    []string                   `json:"capabilities"`
-	Features        map[string]FeatureDTO      `json:"features"`
-	State           string                     `json:"state"`
-	Reason          string                     `json:"reason,omitempty"`
-	Path            string                     `json:"path"`
-	SHA256          string                     `json:"sha256"`
-	Restarts        int                        `json:"restarts"`
-	Config          []map[string]any           `json:"config,omitempty"`
+	Name            string                `json:"name"`
+	Version         string                `json:"version"`
+	ProtocolVersion int                   `json:"protocol_version"`
+	Description     string                `json:"description"`
+	Capabilities    []string              `json:"capabilities"`
+	Features        map[string]FeatureDTO `json:"features"`
+	State           string                `json:"state"`
+	Reason          string                `json:"reason,omitempty"`
+	Path            string                `json:"path"`
+	SHA256          string                `json:"sha256"`
+	Restarts        int                   `json:"restarts"`
+	Config          []map[string]any      `json:"config,omitempty"`
 }
 
 // FeatureDTO is a backend's declaration of one matrix feature.

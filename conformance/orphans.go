@@ -1,0 +1,93 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/molecule-ai/molecule-host/agentapi"
+	"github.com/molecule-ai/molecule-host/sdk"
+)
+
+func init() {
+	register(
+		Scenario{ID: "orphans.list", Area: "orphans", Title: "Detect resources the store does not own", Feature: sdk.FeatureOrphans,
+			Needs: []sdk.Capability{sdk.CapListManaged, sdk.CapStart, sdk.CapDestroy}, Run: orphansScenario},
+	)
+}
+
+// orphansScenario: a workspace started through the plugin behind the host's
+// back shows up in GET /orphans, and disappears once destroyed.
+func orphansScenario(ctx context.Context, t *T) error {
+	if err := t.noOrphans(ctx, ""); err != nil {
+		return fmt.Errorf("before the check: %w", err)
+	}
+	id := randomID()
+	t.Track(id)
+	t.Cleanup(func(ctx context.Context) error {
+		_, err := t.Plugin.Destroy(ctx, &sdk.DestroyRequest{WorkspaceID: id, RemoveVolumes: true})
+		return err
+	})
+	if _, err := t.Plugin.Start(ctx, t.startRequest(id)); err != nil {
+		return fmt.Errorf("start through the plugin behind the host's back: %w", err)
+	}
+	err := poll(ctx, "GET /orphans to list "+id, func() (bool, string, error) {
+		os, err := t.Host.Orphans(ctx)
+		if err != nil {
+			return false, "", err
+		}
+		for _, o := range os {
+			if o.WorkspaceID == id && o.Backend == t.Backend {
+				return true, "", nil
+			}
+		}
+		return false, fmt.Sprintf("%d orphans", len(os)), nil
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := t.Plugin.Destroy(ctx, &sdk.DestroyRequest{WorkspaceID: id, RemoveVolumes: true}); err != nil {
+		return fmt.Errorf("destroy through the plugin: %w", err)
+	}
+	return t.noOrphans(ctx, id)
+}
+
+// noOrphans waits until GET /orphans lists nothing for the backend (only
+// nothing for id, when id is set: other scenarios' workspaces may be
+// between states).
+func (t *T) noOrphans(ctx context.Context, id string) error {
+	return poll(ctx, "GET /orphans to list nothing for "+t.Backend, func() (bool, string, error) {
+		os, err := t.Host.Orphans(ctx)
+		if err != nil {
+			return false, "", err
+		}
+		for _, o := range os {
+			if o.Backend == t.Backend && (id == "" || o.WorkspaceID == id) {
+				return false, fmt.Sprintf("orphan %s %v", o.WorkspaceID, o.Resources), nil
+			}
+		}
+		return true, "", nil
+	})
+}
+
+// startRequest is a full StartRequest for a workspace the host does not
+// know. Its agent cannot register (no token the host issued), which is fine:
+// only the substrate is checked.
+func (t *T) startRequest(id string) *sdk.StartRequest {
+	files := map[string][]byte{"agent.yaml": []byte("direct: true\n")}
+	return &sdk.StartRequest{
+		WorkspaceID: id, OrgID: "conformance", Name: "conf-direct", Runtime: "default", Tier: 2,
+		Image:       t.Image,
+		Env:         map[string]string{},
+		ConfigFiles: files,
+		ConfigHash:  agentapi.ConfigHash(files),
+		AgentToken:  "conformance-direct-token",
+		HostURL:     t.hostURL(),
+	}
+}
+
+func (t *T) hostURL() string {
+	if t.Host != nil {
+		return t.Host.BaseURL
+	}
+	return "http://127.0.0.1:9"
+}

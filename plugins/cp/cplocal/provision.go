@@ -1,0 +1,203 @@
+package cplocal
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+)
+
+// ProvisionRequest is the body of POST /cp/workspaces/provision.
+type ProvisionRequest struct {
+	OrgID       string `json:"org_id"`
+	WorkspaceID string `json:"workspace_id"`
+	Runtime     string `json:"runtime"`
+	Tier        int    `json:"tier"`
+	Image       string `json:"image,omitempty"`
+	UserData    string `json:"user_data"`
+}
+
+const maxUserData = 1 << 20
+
+var (
+	orgRE       = regexp.MustCompile(`^[a-z0-9-]{1,63}$`)
+	workspaceRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+)
+
+// validate checks the request and fills defaults; the error names the field.
+func (p *ProvisionRequest) validate() error {
+	switch {
+	case !orgRE.MatchString(p.OrgID):
+		return fmt.Errorf("org_id %q must be 1-63 characters of a-z, 0-9 and -", p.OrgID)
+	case !workspaceRE.MatchString(p.WorkspaceID):
+		return fmt.Errorf("workspace_id %q must be 1-128 characters of A-Z, a-z, 0-9, '.', '_' and '-'", p.WorkspaceID)
+	case p.Runtime == "" || len(p.Runtime) > 63:
+		return fmt.Errorf("runtime %q must be 1-63 characters", p.Runtime)
+	case p.Tier < 0 || p.Tier > 4:
+		return fmt.Errorf("tier %d must be between 1 and 4", p.Tier)
+	case p.UserData == "":
+		return fmt.Errorf("user_data is required")
+	case len(p.UserData) > maxUserData:
+		return fmt.Errorf("user_data is %d bytes, more than the 1 MiB allowed", len(p.UserData))
+	}
+	if p.Tier == 0 {
+		p.Tier = 2
+	}
+	return nil
+}
+
+func sha(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
+
+func (s *Server) handleProvision(w http.ResponseWriter, r *http.Request) {
+	var req ProvisionRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if err := req.validate(); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", "Invalid provision request: "+err.Error()+".")
+		return
+	}
+	unlock := s.lockWorkspace(req.WorkspaceID)
+	defer unlock()
+	s.mu.Lock()
+	in, exists := s.insts[req.WorkspaceID]
+	var cur Instance
+	if exists {
+		cur = *in
+	}
+	s.mu.Unlock()
+	if !exists {
+		s.launch(w, req)
+		return
+	}
+	if cur.OrgID != req.OrgID {
+		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("Workspace %s belongs to another org.", req.WorkspaceID))
+		return
+	}
+	changed := cur.UserDataSHA256 != sha(req.UserData) || cur.Runtime != req.Runtime || cur.Tier != req.Tier || cur.Image != req.Image
+	switch {
+	case changed:
+		s.stopInstance(req.WorkspaceID, "")
+		if err := s.writeUserData(cur.InstanceID, req.UserData); err != nil {
+			writeError(w, http.StatusInternalServerError, "internal", "Could not store the user data: "+err.Error()+".")
+			return
+		}
+		s.consoleLine(cur.InstanceID, "rebooting with new user data sha256=%s", sha(req.UserData))
+		writeJSON(w, http.StatusOK, s.boot(req.WorkspaceID, func(in *Instance) {
+			in.Runtime, in.Tier, in.Image, in.UserDataSHA256 = req.Runtime, req.Tier, req.Image, sha(req.UserData)
+		}))
+	case cur.State == StateStopped:
+		writeJSON(w, http.StatusOK, s.boot(req.WorkspaceID, nil))
+	default:
+		writeJSON(w, http.StatusOK, cur.public())
+	}
+}
+
+// launch creates a new instance for req and boots it asynchronously.
+func (s *Server) launch(w http.ResponseWriter, req ProvisionRequest) {
+	s.mu.Lock()
+	ip, ok := s.allocateIPLocked()
+	s.mu.Unlock()
+	if !ok {
+		writeError(w, http.StatusTooManyRequests, "capacity", fmt.Sprintf("No private address is free in the pool %s.", s.cfg.AddressPool))
+		return
+	}
+	in := &Instance{InstanceID: newInstanceID(), WorkspaceID: req.WorkspaceID, OrgID: req.OrgID, Runtime: req.Runtime,
+		Tier: req.Tier, Image: req.Image, State: StateStopped, PrivateIP: ip, LaunchedAt: time.Now().UTC(), UserDataSHA256: sha(req.UserData)}
+	if err := os.MkdirAll(filepath.Join(s.instanceDir(in.InstanceID), configsDir), 0o700); err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", "Could not create the instance's disk: "+err.Error()+".")
+		return
+	}
+	if err := s.writeUserData(in.InstanceID, req.UserData); err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", "Could not store the user data: "+err.Error()+".")
+		return
+	}
+	s.mu.Lock()
+	s.insts[in.WorkspaceID] = in
+	s.mu.Unlock()
+	s.log.Info("launched instance", "instance_id", in.InstanceID, "workspace_id", in.WorkspaceID, "private_ip", ip, "user_data_sha256", in.UserDataSHA256)
+	writeJSON(w, http.StatusCreated, s.boot(in.WorkspaceID, nil))
+}
+
+func (s *Server) writeUserData(instanceID, data string) error {
+	return writeFileAtomic(filepath.Join(s.instanceDir(instanceID), userDataFile), []byte(data), 0o600)
+}
+
+// boot marks the instance pending (after update, if set), persists it and
+// boots it asynchronously. The caller holds the workspace lock.
+func (s *Server) boot(workspaceID string, update func(*Instance)) Instance {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := s.insts[workspaceID]
+	if update != nil {
+		update(in)
+	}
+	in.State, in.StateReason, in.PID = StatePending, "", 0
+	in.Boot++
+	if err := s.persistLocked(); err != nil {
+		s.log.Error("persist state", "err", err)
+	}
+	s.bootAsync(workspaceID, in.Boot)
+	return in.public()
+}
+
+// bootAsync starts boot number gen of the workspace's instance in the
+// background, like a cloud instance that answers pending at once. A boot
+// that is no longer current when it runs does nothing.
+func (s *Server) bootAsync(workspaceID string, gen int) {
+	s.boots.Add(1)
+	go func() {
+		defer s.boots.Done()
+		unlock := s.lockWorkspace(workspaceID)
+		defer unlock()
+		s.mu.Lock()
+		in, ok := s.insts[workspaceID]
+		if !ok || in.State != StatePending || in.Boot != gen {
+			s.mu.Unlock()
+			return
+		}
+		cur := *in
+		s.mu.Unlock()
+		s.consoleLine(cur.InstanceID, "booting instance %s (boot %d, runtime %s, private ip %s)", cur.InstanceID, gen, cur.Runtime, cur.PrivateIP)
+		pid, err := 0, error(nil)
+		if s.failBoot(cur.Runtime) {
+			err = fmt.Errorf("injected fault for runtime %s", cur.Runtime)
+		} else {
+			pid, err = s.spawn(cur, func(pid int, werr error) { s.exited(workspaceID, pid, werr) })
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if err != nil {
+			in.State, in.StateReason = StateStopped, "boot failed: "+err.Error()
+			s.consoleLine(cur.InstanceID, "boot failed: %v", err)
+		} else {
+			in.State, in.PID = StateRunning, pid
+		}
+		if err := s.persistLocked(); err != nil {
+			s.log.Error("persist state", "err", err)
+		}
+	}()
+}
+
+// exited records that an instance's process ended on its own.
+func (s *Server) exited(workspaceID string, pid int, werr error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, ok := s.insts[workspaceID]
+	if !ok || in.PID != pid || (in.State != StateRunning && in.State != StatePending) {
+		return // an intended stop or terminate, which records its own state
+	}
+	reason := "exit status 0"
+	if werr != nil {
+		reason = werr.Error()
+	}
+	in.State, in.StateReason, in.PID = StateStopped, "instance process exited: "+reason, 0
+	s.consoleLine(in.InstanceID, "instance process exited: %s", reason)
+	if err := s.persistLocked(); err != nil {
+		s.log.Error("persist state", "err", err)
+	}
+}

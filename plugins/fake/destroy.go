@@ -1,0 +1,27 @@
+package fake
+
+import (
+	"context"
+
+	"github.com/molecule-ai/molecule-host/sdk"
+)
+
+// Destroy stops the simulated agent and removes the workspace record.
+// Idempotent: an unknown workspace is a success. Returns KindInvalid for a
+// bad workspace id.
+func (b *Backend) Destroy(ctx context.Context, req *sdk.DestroyRequest) (*sdk.DestroyResponse, error) {
+	st, err := b.begin(ctx, "destroy")
+	if err != nil {
+		return nil, err
+	}
+	if err := checkID("destroy", req.WorkspaceID); err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stopAgentLocked(req.WorkspaceID)
+	if err := st.remove(req.WorkspaceID); err != nil {
+		return nil, sdk.Wrap(sdk.KindInternal, "destroy", err, "The workspace record cannot be removed.")
+	}
+	return &sdk.DestroyResponse{}, nil
+}

@@ -1,0 +1,87 @@
+package fake
+
+import (
+	"context"
+	"maps"
+
+	"github.com/molecule-ai/molecule-host/agentapi"
+	"github.com/molecule-ai/molecule-host/sdk"
+)
+
+// address is where every simulated agent listens.
+const address = "127.0.0.1"
+
+// stateVersion is the schema version of the BackendState the fake returns.
+const stateVersion = 1
+
+// Start creates or starts the workspace: it records the request, marks the
+// record running and starts a simulated agent. Idempotent: repeating the
+// same request on a running workspace starts no second agent (the running
+// one re-announces itself); a changed request (new host URL, token, env or
+// config) restarts the agent as a new boot. Returns KindInvalid for a bad
+// workspace id or a missing host URL.
+func (b *Backend) Start(ctx context.Context, req *sdk.StartRequest) (*sdk.StartResponse, error) {
+	st, err := b.begin(ctx, "start")
+	if err != nil {
+		return nil, err
+	}
+	if err := checkStart(req); err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	prev, err := st.read(req.WorkspaceID)
+	if err != nil {
+		return nil, sdk.Wrap(sdk.KindInternal, "start", err, "The workspace record cannot be read.")
+	}
+	resp := &sdk.StartResponse{State: sdk.BackendState{Data: []byte(req.WorkspaceID), Version: stateVersion}, Address: address}
+	same := prev != nil && prev.State == sdk.RunStateRunning && sameBoot(prev, req)
+	if a := b.agents[req.WorkspaceID]; same && a != nil && a.alive() {
+		a.reannounce()
+		return resp, nil
+	}
+	var r *record
+	err = st.update(req.WorkspaceID, func(*record) *record {
+		r = recordFor(prev, req, !same)
+		return r
+	})
+	if err != nil {
+		return nil, sdk.Wrap(sdk.KindInternal, "start", err, "The workspace record cannot be written.")
+	}
+	b.startAgentLocked(r)
+	return resp, nil
+}
+
+func checkStart(req *sdk.StartRequest) error {
+	if err := checkID("start", req.WorkspaceID); err != nil {
+		return err
+	}
+	if req.HostURL == "" {
+		return sdk.Invalid("start", "The start request has no host URL.", sdk.FieldError{Path: "host_url", Message: "host_url is required: the simulated agent registers there"})
+	}
+	return nil
+}
+
+// sameBoot reports whether req would boot the workspace exactly as the
+// record says it is running.
+func sameBoot(r *record, req *sdk.StartRequest) bool {
+	return r.HostURL == req.HostURL && r.Token == req.AgentToken &&
+		r.ConfigHash == agentapi.ConfigHash(req.ConfigFiles) && maps.Equal(r.Env, req.Env)
+}
+
+// recordFor builds the running record for req on top of prev (nil for a
+// new workspace); newBoot counts a boot and logs its first line.
+func recordFor(prev *record, req *sdk.StartRequest, newBoot bool) *record {
+	r := &record{}
+	if prev != nil {
+		*r = *prev
+	}
+	r.ID, r.OrgID, r.State = req.WorkspaceID, req.OrgID, sdk.RunStateRunning
+	r.Env, r.ConfigFiles = req.Env, req.ConfigFiles
+	r.ConfigHash, r.Token, r.HostURL = agentapi.ConfigHash(req.ConfigFiles), req.AgentToken, req.HostURL
+	if newBoot {
+		r.StartCount++
+		r.Logs = appendLine(r.Logs, "starting workspace "+req.WorkspaceID)
+	}
+	return r
+}
