@@ -2,9 +2,6 @@ package conformance
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -101,6 +98,7 @@ type backendRun struct {
 	host     *hostProc
 	client   *Client
 	created  *idSet
+	stops    []func() // run in reverse by close
 }
 
 func runBackend(ctx context.Context, cfg Config, pluginPath string) (*Results, error) {
@@ -150,8 +148,6 @@ func (br *backendRun) setup(ctx context.Context, pluginPath string) error {
 		return err
 	}
 	br.plugin = b
-	prev := br.close
-	_ = prev
 	br.stops = append(br.stops, stop)
 	m, err := b.Manifest(ctx)
 	if err != nil {

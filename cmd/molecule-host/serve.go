@@ -179,7 +179,7 @@ func (b backendList) Backends() []httpapi.BackendInfo {
 	var out []httpapi.BackendInfo
 	for _, in := range b.m.Infos() {
 		bi := httpapi.BackendInfo{Name: in.Name, State: in.State, Reason: in.Reason, Path: in.Path,
-			SHA256: in.SHA256, Restarts: in.Restarts, Features: map[string]httpapi.FeatureDTO{}}
+			SHA256: in.SHA256, Restarts: in.Restarts, PID: in.PID, Features: map[string]httpapi.FeatureDTO{}}
 		if m := in.Manifest; m != nil {
 			bi.Version, bi.ProtocolVersion, bi.Description = m.Version, m.ProtocolVersion, m.Description
 			for _, c := range m.Capabilities {

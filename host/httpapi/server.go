@@ -69,7 +69,7 @@ type BackendInfo struct {
 	Path            string                `json:"path"`
 	SHA256          string                `json:"sha256"`
 	Restarts        int                   `json:"restarts"`
-	Config          []map[string]any      `json:"config,omitempty"`
+	PID             int                   `json:"pid,omitempty"`
 }
 
 // FeatureDTO is a backend's declaration of one matrix feature.

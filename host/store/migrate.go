@@ -39,7 +39,7 @@ func applyMigrations(ctx context.Context, pool *pgxpool.Pool) error {
 	if err := migrateSchema(ctx, conn.Conn()); err != nil {
 		return internal(op, err)
 	}
-	if err := migrateRiver(ctx, pool, conn.Conn()); err != nil {
+	if err := migrateRiver(ctx, pool); err != nil {
 		return internal(op, err)
 	}
 	return nil
@@ -60,20 +60,15 @@ func migrateSchema(ctx context.Context, conn *pgx.Conn) error {
 	return m.Migrate(ctx)
 }
 
-// migrateRiver applies River's migrations in a transaction on conn, so they
-// run under the caller's advisory lock.
-func migrateRiver(ctx context.Context, pool *pgxpool.Pool, conn *pgx.Conn) error {
+// migrateRiver applies River's migrations. River runs each version in its
+// own transaction (one adds an enum value a later statement uses, which
+// cannot share a transaction), on pool connections; the caller's advisory
+// lock still keeps two hosts from migrating at once.
+func migrateRiver(ctx context.Context, pool *pgxpool.Pool) error {
 	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
 	if err != nil {
 		return err
 	}
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
+	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	return err
 }

@@ -101,24 +101,28 @@ func (s *Server) handleProvision(w http.ResponseWriter, r *http.Request) {
 func (s *Server) launch(w http.ResponseWriter, req ProvisionRequest) {
 	s.mu.Lock()
 	ip, ok := s.allocateIPLocked()
+	in := &Instance{InstanceID: newInstanceID(), WorkspaceID: req.WorkspaceID, OrgID: req.OrgID, Runtime: req.Runtime,
+		Tier: req.Tier, Image: req.Image, State: StatePending, PrivateIP: ip, LaunchedAt: time.Now().UTC(), UserDataSHA256: sha(req.UserData)}
+	if ok {
+		s.insts[in.WorkspaceID] = in // reserves the address
+	}
 	s.mu.Unlock()
 	if !ok {
 		writeError(w, http.StatusTooManyRequests, "capacity", fmt.Sprintf("No private address is free in the pool %s.", s.cfg.AddressPool))
 		return
 	}
-	in := &Instance{InstanceID: newInstanceID(), WorkspaceID: req.WorkspaceID, OrgID: req.OrgID, Runtime: req.Runtime,
-		Tier: req.Tier, Image: req.Image, State: StateStopped, PrivateIP: ip, LaunchedAt: time.Now().UTC(), UserDataSHA256: sha(req.UserData)}
-	if err := os.MkdirAll(filepath.Join(s.instanceDir(in.InstanceID), configsDir), 0o700); err != nil {
+	err := os.MkdirAll(filepath.Join(s.instanceDir(in.InstanceID), configsDir), 0o700)
+	if err == nil {
+		err = s.writeUserData(in.InstanceID, req.UserData)
+	}
+	if err != nil {
+		s.mu.Lock()
+		delete(s.insts, in.WorkspaceID)
+		s.mu.Unlock()
+		os.RemoveAll(s.instanceDir(in.InstanceID))
 		writeError(w, http.StatusInternalServerError, "internal", "Could not create the instance's disk: "+err.Error()+".")
 		return
 	}
-	if err := s.writeUserData(in.InstanceID, req.UserData); err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", "Could not store the user data: "+err.Error()+".")
-		return
-	}
-	s.mu.Lock()
-	s.insts[in.WorkspaceID] = in
-	s.mu.Unlock()
 	s.log.Info("launched instance", "instance_id", in.InstanceID, "workspace_id", in.WorkspaceID, "private_ip", ip, "user_data_sha256", in.UserDataSHA256)
 	writeJSON(w, http.StatusCreated, s.boot(in.WorkspaceID, nil))
 }

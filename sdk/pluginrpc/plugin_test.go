@@ -1,0 +1,155 @@
+package pluginrpc_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/molecule-ai/molecule-host/agentapi"
+	"github.com/molecule-ai/molecule-host/sdk"
+	"github.com/molecule-ai/molecule-host/sdk/pluginrpc"
+)
+
+// fakeBin is the real fake plugin binary, built once by TestMain.
+var fakeBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "pluginrpc-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fakeBin = filepath.Join(dir, "molecule-backend-fake")
+	build := exec.Command("go", "build", "-o", fakeBin, "github.com/molecule-ai/molecule-host/cmd/molecule-backend-fake")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "build fake plugin: %v\n", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// mustLaunch starts path as a plugin the way a host does: checksum
+// verified, AutoMTLS, gRPC only.
+func mustLaunch(tb testing.TB, path string) (*plugin.Client, sdk.Backend) {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h := sha256.New()
+	_, err = io.Copy(h, f)
+	f.Close()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  pluginrpc.Handshake,
+		VersionedPlugins: pluginrpc.VersionedPlugins(),
+		Cmd:              exec.Command(path),
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		SecureConfig:     &plugin.SecureConfig{Checksum: h.Sum(nil), Hash: sha256.New()},
+		Logger:           hclog.New(&hclog.LoggerOptions{Name: "host", Output: io.Discard}),
+	})
+	tb.Cleanup(c.Kill)
+	b, err := pluginrpc.Dispense(c)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c, b
+}
+
+// registry is a stand-in for the host's /registry routes that records the
+// paths and tokens it was called with.
+type registry struct {
+	mu    sync.Mutex
+	calls []string // "path token"
+}
+
+func (r *registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.mu.Lock()
+	r.calls = append(r.calls, req.URL.Path+" "+req.Header.Get("Authorization"))
+	r.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
+}
+
+func (r *registry) saw(call string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.calls {
+		if c == call {
+			return true
+		}
+	}
+	return false
+}
+
+func waitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval, not synchronization
+	}
+}
+
+func TestRealPluginProcess(t *testing.T) {
+	reg := &registry{}
+	host := httptest.NewServer(reg)
+	defer host.Close()
+	c, b := mustLaunch(t, fakeBin)
+	ctx := context.Background()
+
+	m, err := b.Manifest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Name != "fake" || !sdk.HasCapability(m.Capabilities, sdk.CapLogs) || sdk.HasCapability(m.Capabilities, sdk.CapExec) {
+		t.Fatalf("manifest = %s %v, want fake with logs and without exec", m.Name, m.Capabilities)
+	}
+	if _, err := b.Start(ctx, &sdk.StartRequest{WorkspaceID: "ws-1"}); !sdk.IsKind(err, sdk.KindConflict) {
+		t.Fatalf("Start before Configure: error = %v, want KindConflict", err)
+	}
+	if _, err := b.Configure(ctx, &sdk.ConfigureRequest{Config: map[string]string{"state_dir": t.TempDir()}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.Start(ctx, &sdk.StartRequest{
+		WorkspaceID: "ws-1", HostURL: host.URL, AgentToken: "tok-1",
+		ConfigFiles: map[string][]byte{"agent.yaml": []byte("model: x\n")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the simulated agent to register", func() bool { return reg.saw(agentapi.PathRegister + " Bearer tok-1") })
+
+	pid := c.ReattachConfig().Pid
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the plugin process to exit", c.Exited)
+	_, err = b.Status(ctx, &sdk.StatusRequest{Workspaces: []sdk.WorkspaceRef{{WorkspaceID: "ws-1"}}})
+	if !errors.Is(err, pluginrpc.ErrPluginUnavailable) || !sdk.IsKind(err, sdk.KindTransient) {
+		t.Fatalf("call after SIGKILL: error = %v, want KindTransient wrapping ErrPluginUnavailable", err)
+	}
+}
