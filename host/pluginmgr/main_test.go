@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 	fakeBin = filepath.Join(dir, "molecule-backend-fake")
 	hostsimBin = filepath.Join(dir, "hostsim")
 	builds := [][2]string{
-		{fakeBin, "./testdata/tmpfake"},
+		{fakeBin, "github.com/molecule-ai/molecule-host/cmd/molecule-backend-fake"},
 		{hostsimBin, "./testdata/hostsim"},
 	}
 	for _, b := range builds {

@@ -130,6 +130,9 @@ func (m *Manager) register(p *proc, name string) error {
 		return fmt.Errorf("backend name %q is already served by %s", name, other.file)
 	}
 	m.byName[name] = p
+	p.mu.Lock()
+	p.name = name
+	p.mu.Unlock()
 	return nil
 }
 

@@ -98,3 +98,15 @@ func (b *Backend) begin(ctx context.Context, op string) (*store, error) {
 	}
 	return st, nil
 }
+
+// Close stops this instance's simulated agents and releases the agents
+// lock, as a plugin process exit would; the records stay. The Backend is
+// unconfigured afterwards.
+func (b *Backend) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stopAgentsLocked()
+	b.lock.release()
+	b.lock, b.cfg, b.store = nil, nil, nil
+	return nil
+}

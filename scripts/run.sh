@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `make run`: the host with its embedded Postgres and every shipped backend,
+# ready to use. A local control plane (molecule-cp-local) runs beside it so
+# the CP backend works out of the box. Everything lives in .molecule/ (or
+# $MOLECULE_DATA_DIR); Ctrl-C stops it all, workspaces' processes included.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DATA=${MOLECULE_DATA_DIR:-$PWD/.molecule}
+LISTEN=${MOLECULE_LISTEN:-127.0.0.1:8080}
+mkdir -p "$DATA/cp"
+chmod 755 "$DATA"
+
+secret_file() { # a random secret kept in the data dir, so restarts keep it
+	local f="$DATA/$1"
+	[[ -s $f ]] || head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$f"
+	chmod 600 "$f"
+	cat "$f"
+}
+CP_SECRET=$(secret_file cp-shared-secret)
+CP_ADMIN=$(secret_file cp-admin-token)
+
+rm -f "$DATA/cp/ready.json"
+bin/molecule-cp-local --data-dir "$DATA/cp" --shared-secret "$CP_SECRET" --admin-token "$CP_ADMIN" \
+	--ready-file "$DATA/cp/ready.json" --kill-instances-on-exit >>"$DATA/cp/cp-local.log" 2>&1 &
+CP_PID=$!
+trap 'kill $CP_PID 2>/dev/null; wait $CP_PID 2>/dev/null || true' EXIT
+
+for _ in $(seq 1 100); do
+	[[ -s $DATA/cp/ready.json ]] && break
+	kill -0 $CP_PID 2>/dev/null || { echo "molecule-cp-local failed; see $DATA/cp/cp-local.log" >&2; exit 1; }
+	sleep 0.1
+done
+CP_URL=$(sed -E 's/.*"url":"([^"]+)".*/\1/' "$DATA/cp/ready.json")
+
+cat >"$DATA/backends.json" <<JSON
+{
+  "docker": {"network": "host"},
+  "cp": {"url": "$CP_URL", "shared_secret": "$CP_SECRET", "admin_token": "$CP_ADMIN"},
+  "fake": {}
+}
+JSON
+chmod 600 "$DATA/backends.json"
+
+echo "local control plane: $CP_URL (log: $DATA/cp/cp-local.log)"
+echo "admin token: $DATA/admin-token    API: http://$LISTEN"
+MOLECULE_DATA_DIR=$DATA MOLECULE_LISTEN=$LISTEN MOLECULE_PLUGIN_DIR=$PWD/bin/plugins \
+	MOLECULE_BACKEND_CONFIG=$DATA/backends.json bin/molecule-host serve
