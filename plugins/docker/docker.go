@@ -1,0 +1,67 @@
+package docker
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/client"
+	"github.com/molecule-ai/molecule-host/sdk"
+)
+
+// Labels every resource the backend creates carries.
+const (
+	LabelManaged     = "molecule.managed"
+	LabelWorkspaceID = "molecule.workspace-id"
+	LabelOrgID       = "molecule.org-id"
+	LabelSpec        = "molecule.spec"
+)
+
+// NetworkHost is the default network mode: the agent binds a free loopback
+// port in the host's network namespace.
+const NetworkHost = "host"
+
+// Backend is the Docker backend. The zero value is not usable; call New.
+// It keeps no per-workspace state: everything it needs is in the labels of
+// what it created and in the BackendState the host passes back.
+type Backend struct {
+	mu  sync.RWMutex
+	cfg *settings // nil until Configure succeeds
+}
+
+// settings is a validated configuration with its client.
+type settings struct {
+	host        string
+	network     string
+	callTimeout time.Duration
+	cli         *client.Client
+}
+
+// New returns an unconfigured Docker backend: every verb but Manifest and
+// Configure answers sdk.NotConfigured until Configure succeeds.
+func New() *Backend { return &Backend{} }
+
+// Interface guards.
+var (
+	_ sdk.Backend     = (*Backend)(nil)
+	_ sdk.LogStreamer = (*Backend)(nil)
+)
+
+// settings returns the current configuration or the not-configured error
+// for op.
+func (b *Backend) settings(op string) (*settings, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.cfg == nil || b.cfg.cli == nil {
+		return nil, sdk.NotConfigured(op)
+	}
+	return b.cfg, nil
+}
+
+// call runs fn with a context bounded by the call timeout and maps its
+// error to an *sdk.Error.
+func (s *settings) call(ctx context.Context, op, what string, fn func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, s.callTimeout)
+	defer cancel()
+	return s.mapErr(ctx, op, what, fn(ctx))
+}
