@@ -192,4 +192,3 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-var errNoStream = errors.New("no stream")

@@ -1,0 +1,84 @@
+package cp
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+
+	"github.com/molecule-ai/molecule-host/agentapi"
+	"github.com/molecule-ai/molecule-host/sdk"
+)
+
+// instanceOwnedEnv are the variables the instance itself sets (its disk's
+// user-data file and config directory, its private address); user data
+// must not override them.
+var instanceOwnedEnv = []string{agentapi.EnvUserDataFile, agentapi.EnvConfigDir, agentapi.EnvListenAddr}
+
+type provisionRequest struct {
+	OrgID       string `json:"org_id"`
+	WorkspaceID string `json:"workspace_id"`
+	Runtime     string `json:"runtime"`
+	Tier        int    `json:"tier"`
+	Image       string `json:"image,omitempty"`
+	UserData    string `json:"user_data"`
+}
+
+// Start provisions the workspace's instance: the CP creates it, starts it
+// when stopped, or reboots it when the user data (env, config files, token)
+// changed; it never creates a second one, so a retried Start is safe. The
+// config is applied asynchronously by the agent. Returns KindInvalid,
+// KindConflict, KindQuota, KindTransient or KindInternal.
+func (b *Backend) Start(ctx context.Context, req *sdk.StartRequest) (*sdk.StartResponse, error) {
+	c, err := b.client("start")
+	if err != nil {
+		return nil, err
+	}
+	if req.WorkspaceID == "" {
+		return nil, sdk.Invalid("start", "The start request is invalid.", sdk.FieldError{Path: "workspace_id", Message: "is required"})
+	}
+	ud, err := json.Marshal(userData(req))
+	if err != nil {
+		return nil, sdk.Wrap(sdk.KindInternal, "start", err, "The user data could not be encoded.")
+	}
+	runtime := req.Runtime
+	if runtime == "" {
+		runtime = "default"
+	}
+	in := provisionRequest{OrgID: c.org(req.OrgID), WorkspaceID: req.WorkspaceID, Runtime: runtime, Tier: req.Tier, Image: req.Image, UserData: string(ud)}
+	var out instance
+	if err := c.call(ctx, "start", "POST", "/cp/workspaces/provision", in, &out, maxAnswer); err != nil {
+		return nil, err
+	}
+	return &sdk.StartResponse{State: encodeState(out), Address: out.PrivateIP}, nil
+}
+
+// userData is what the agent applies on boot: the request's env without the
+// variables the instance owns, plus the agent's identity and the host's
+// address. MOLECULE_CONFIG_DIR is left to the instance (a directory on its
+// own disk).
+func userData(req *sdk.StartRequest) agentapi.UserData {
+	env := maps.Clone(req.Env)
+	if env == nil {
+		env = map[string]string{}
+	}
+	for _, k := range instanceOwnedEnv {
+		delete(env, k)
+	}
+	env[agentapi.EnvWorkspaceID] = req.WorkspaceID
+	env[agentapi.EnvHostURL] = req.HostURL
+	env[agentapi.EnvToken] = req.AgentToken
+	env[agentapi.EnvRuntime] = req.Runtime
+	files := req.ConfigFiles
+	if files == nil {
+		files = map[string][]byte{}
+	}
+	return agentapi.UserData{Env: env, ConfigFiles: files}
+}
+
+// org is the org tag to use: the request's, else the configured one.
+func (c *client) org(requested string) string {
+	if requested != "" {
+		return requested
+	}
+	return c.cfg.orgID
+}
