@@ -22,17 +22,17 @@ type Client struct {
 
 // Workspace is the API's workspace object.
 type Workspace struct {
-	ID               string            `json:"id"`
-	Name             string            `json:"name"`
-	Backend          string            `json:"backend"`
-	Runtime          string            `json:"runtime"`
-	Tier             int               `json:"tier"`
-	Status           string            `json:"status"`
-	StatusReason     string            `json:"status_reason"`
-	URL              string            `json:"url"`
-	ConfigHash       string            `json:"config_hash"`
-	Config           map[string]string `json:"config"`
-	LastHeartbeatAt  *time.Time        `json:"last_heartbeat_at"`
+	ID                string            `json:"id"`
+	Name              string            `json:"name"`
+	Backend           string            `json:"backend"`
+	Runtime           string            `json:"runtime"`
+	Tier              int               `json:"tier"`
+	Status            string            `json:"status"`
+	StatusReason      string            `json:"status_reason"`
+	URL               string            `json:"url"`
+	ConfigHash        string            `json:"config_hash"`
+	Config            map[string]string `json:"config"`
+	LastHeartbeatAt   *time.Time        `json:"last_heartbeat_at"`
 	ProvisionDeadline *time.Time        `json:"provision_deadline"`
 }
 

@@ -37,7 +37,10 @@ func notConfiguredScenario(ctx context.Context, t *T) error {
 		{"start", sdk.CapStart, func() error { _, err := b.Start(ctx, t.startRequest(id)); return err }},
 		{"stop", sdk.CapStop, func() error { _, err := b.Stop(ctx, &sdk.StopRequest{WorkspaceID: id}); return err }},
 		{"destroy", sdk.CapDestroy, func() error { _, err := b.Destroy(ctx, &sdk.DestroyRequest{WorkspaceID: id}); return err }},
-		{"status", sdk.CapStatus, func() error { _, err := b.Status(ctx, &sdk.StatusRequest{Workspaces: []sdk.WorkspaceRef{ref}}); return err }},
+		{"status", sdk.CapStatus, func() error {
+			_, err := b.Status(ctx, &sdk.StatusRequest{Workspaces: []sdk.WorkspaceRef{ref}})
+			return err
+		}},
 		{"list_managed", sdk.CapListManaged, func() error { _, err := b.ListManaged(ctx, &sdk.ListManagedRequest{}); return err }},
 		{"files", sdk.CapFiles, func() error { return listFiles(ctx, b, id) }},
 		{"logs", sdk.CapLogs, func() error { return logs(ctx, b, id) }},

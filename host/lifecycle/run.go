@@ -136,9 +136,7 @@ func (s *Service) delete(ctx context.Context, op *host.Operation, ws *host.Works
 	if err := s.dispatch.Destroy(ctx, ws); err != nil {
 		return err
 	}
-	if err := s.store.SetAgentToken(ctx, ws.ID, nil); err != nil {
-		return err
-	}
+	// A removed workspace's token no longer resolves (store.WorkspaceByToken).
 	_, err := s.store.Transition(ctx, ws.ID, host.StatusChange{To: host.StatusRemoved, Reason: "delete requested", ClearBoot: true})
 	return err
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/molecule-ai/molecule-host/host"
@@ -77,4 +78,32 @@ func TestAgentTokens(t *testing.T) {
 	mustTransition(t, s, ws.ID, host.StatusRemoved)
 	_, err = s.WorkspaceByToken(ctx, cur)
 	wantKind(t, err, sdk.KindNotFound)
+}
+
+func TestConcurrentEnqueueAdmitsOne(t *testing.T) {
+	t.Parallel()
+	s, _ := mustOpen(t, store.Options{})
+	ws, create := mustCreate(t, s, "race")
+	mustFinish(t, s, create)
+	const n = 8
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = s.EnqueueOperation(ctxT(t), &host.Operation{WorkspaceID: ws.ID, Verb: host.VerbRestart})
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !sdk.IsKind(err, sdk.KindConflict):
+			t.Errorf("losing enqueue error = %v, want conflict", err)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d concurrent enqueues succeeded, want exactly 1", ok)
+	}
 }

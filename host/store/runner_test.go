@@ -11,6 +11,7 @@ import (
 
 	"github.com/molecule-ai/molecule-host/host"
 	"github.com/molecule-ai/molecule-host/host/store"
+	"github.com/molecule-ai/molecule-host/sdk"
 )
 
 // childStep is the step the child worker writes before hanging.
@@ -146,5 +147,35 @@ func TestRescueAfterWorkerDied(t *testing.T) {
 	})
 	if got := log.get(op.ID); got[0] != 2 {
 		t.Errorf("rescued attempt = %v, want attempt 2", got)
+	}
+}
+
+func TestLastFailedAttemptFailsOperation(t *testing.T) {
+	t.Parallel()
+	s, _ := mustOpen(t, store.Options{MaxAttempts: 2})
+	ws, op := mustCreate(t, s, "doomed")
+	var log attemptLog
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := s.RunOperations(ctx, func(ctx context.Context, opID string, attempt int) error {
+		log.add(opID, attempt)
+		return sdk.Errorf(sdk.KindTransient, "start", "backend still down")
+	}); err != nil {
+		t.Fatalf("RunOperations: %v", err)
+	}
+	var got *host.Operation
+	waitFor(t, 60*time.Second, "the operation to be failed", func() bool {
+		var err error
+		got, err = s.GetOperation(ctxT(t), op.ID)
+		return err == nil && got.State == host.OpFailed
+	})
+	if got.ErrorKind != "transient" || got.ErrorMessage != "backend still down" || got.FinishedAt == nil {
+		t.Errorf("failed operation = %+v", got)
+	}
+	if attempts := log.get(op.ID); len(attempts) != 2 {
+		t.Errorf("attempts = %v, want 2 (MaxAttempts)", attempts)
+	}
+	if err := s.EnqueueOperation(ctxT(t), &host.Operation{WorkspaceID: ws.ID, Verb: host.VerbDelete}); err != nil {
+		t.Errorf("workspace still blocked after its operation failed: %v", err)
 	}
 }

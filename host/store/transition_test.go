@@ -19,13 +19,13 @@ func TestTransition(t *testing.T) {
 		wantErr   error // ErrStale or a *host.TransitionError target; nil = allowed
 		wantFinal host.Status
 	}{
-		"provisioning to online":  {nil, host.StatusChange{To: host.StatusOnline}, nil, host.StatusOnline},
-		"online to offline":       {[]host.Status{host.StatusOnline}, host.StatusChange{To: host.StatusOffline}, nil, host.StatusOffline},
-		"stopped to online":       {[]host.Status{host.StatusStopped}, host.StatusChange{To: host.StatusOnline}, &host.TransitionError{}, host.StatusStopped},
-		"removed is terminal":     {[]host.Status{host.StatusRemoved}, host.StatusChange{To: host.StatusProvisioning}, &host.TransitionError{}, host.StatusRemoved},
-		"guard holds":             {nil, host.StatusChange{To: host.StatusFailed, From: []host.Status{host.StatusProvisioning}}, nil, host.StatusFailed},
-		"guard stale":             {[]host.Status{host.StatusOnline}, host.StatusChange{To: host.StatusFailed, From: []host.Status{host.StatusProvisioning}}, store.ErrStale, host.StatusOnline},
-		"guard any of two":        {[]host.Status{host.StatusOnline}, host.StatusChange{To: host.StatusOffline, From: []host.Status{host.StatusDegraded, host.StatusOnline}}, nil, host.StatusOffline},
+		"provisioning to online": {nil, host.StatusChange{To: host.StatusOnline}, nil, host.StatusOnline},
+		"online to offline":      {[]host.Status{host.StatusOnline}, host.StatusChange{To: host.StatusOffline}, nil, host.StatusOffline},
+		"stopped to online":      {[]host.Status{host.StatusStopped}, host.StatusChange{To: host.StatusOnline}, &host.TransitionError{}, host.StatusStopped},
+		"removed is terminal":    {[]host.Status{host.StatusRemoved}, host.StatusChange{To: host.StatusProvisioning}, &host.TransitionError{}, host.StatusRemoved},
+		"guard holds":            {nil, host.StatusChange{To: host.StatusFailed, From: []host.Status{host.StatusProvisioning}}, nil, host.StatusFailed},
+		"guard stale":            {[]host.Status{host.StatusOnline}, host.StatusChange{To: host.StatusFailed, From: []host.Status{host.StatusProvisioning}}, store.ErrStale, host.StatusOnline},
+		"guard any of two":       {[]host.Status{host.StatusOnline}, host.StatusChange{To: host.StatusOffline, From: []host.Status{host.StatusDegraded, host.StatusOnline}}, nil, host.StatusOffline},
 	}
 	i := 0
 	for name, tc := range tests {

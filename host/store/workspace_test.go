@@ -51,8 +51,9 @@ func TestWorkspaceNameReusableAfterRemoval(t *testing.T) {
 	err := s.CreateWorkspace(ctxT(t), &host.Workspace{Name: "reuse", Backend: "fake"}, &host.Operation{})
 	wantKind(t, err, sdk.KindConflict)
 	mustTransition(t, s, ws.ID, host.StatusRemoved)
-	if _, _ = mustCreate(t, s, "reuse"); t.Failed() {
-		t.Fatal("name of a removed workspace not reusable")
+	again, _ := mustCreate(t, s, "reuse")
+	if again.ID == ws.ID {
+		t.Fatal("the new workspace reuses the removed one's id")
 	}
 }
 

@@ -30,7 +30,7 @@ func (b *Backend) Configure(ctx context.Context, req *sdk.ConfigureRequest) (*sd
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Join(cfg.stateDir, workspacesDir), 0o755); err != nil {
+	if err := os.MkdirAll(cfg.stateDir, 0o755); err != nil {
 		return nil, sdk.Invalid("configure", "The state directory cannot be created.",
 			sdk.FieldError{Path: keyStateDir, Message: err.Error()})
 	}
@@ -73,9 +73,12 @@ func parseConfig(in map[string]string) (*config, error) {
 		fields = append(fields, sdk.FieldError{Path: k, Message: fmt.Sprintf("unknown key %q; the fake accepts %s and %s", k, keyStateDir, keyFaultFile)})
 	}
 	cfg := &config{stateDir: in[keyStateDir], faultFile: in[keyFaultFile]}
+	if cfg.stateDir == "" {
+		cfg.stateDir = os.Getenv(sdk.EnvDataDir)
+	}
 	switch {
 	case cfg.stateDir == "":
-		fields = append(fields, sdk.FieldError{Path: keyStateDir, Message: "state_dir is required"})
+		fields = append(fields, sdk.FieldError{Path: keyStateDir, Message: "state_dir is required when the host sets no " + sdk.EnvDataDir})
 	case !filepath.IsAbs(cfg.stateDir):
 		fields = append(fields, sdk.FieldError{Path: keyStateDir, Message: fmt.Sprintf("%q is not an absolute path", cfg.stateDir)})
 	}

@@ -5,9 +5,10 @@
 // to the host like molecule-agent does, and faults (fail, hang, crash, slow)
 // are injected per verb from a file re-read on every call.
 //
-// Only the instance holding <state_dir>/agents.lock runs simulated agents;
-// another instance sharing the state dir (a conformance observer) serves
-// every verb from the records on disk.
+// The records live in <state_dir>/workspace-<id>.json. Only the instance
+// holding <state_dir>/agents.lock runs simulated agents; another instance
+// sharing the state dir (a conformance observer) serves every verb from the
+// records on disk.
 //
 // It imports sdk, sdk/pluginrpc and agentapi only, never host/...,
 // conformance or another plugin.
@@ -70,7 +71,7 @@ func (b *Backend) Manifest(context.Context) (*sdk.Manifest, error) {
 			sdk.FeatureOrphans:        {Note: "lists the workspace records in the state dir"},
 		},
 		Config: []sdk.ConfigField{
-			{Name: keyStateDir, Type: sdk.ConfigString, Required: true, Description: "Directory holding the fake substrate: one JSON record per workspace."},
+			{Name: keyStateDir, Type: sdk.ConfigString, Default: "$" + sdk.EnvDataDir, Description: "Directory holding the fake substrate: one JSON record per workspace (workspace-<id>.json); required when the host sets no " + sdk.EnvDataDir + "."},
 			{Name: keyFaultFile, Type: sdk.ConfigString, Default: "<state_dir>/faults.json", Description: "Fault-injection rules, re-read on every verb call."},
 		},
 	}, nil

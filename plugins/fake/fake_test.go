@@ -3,6 +3,8 @@ package fake_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -151,7 +153,7 @@ func TestStopDestroyUnknownSucceed(t *testing.T) {
 func TestLifecycle(t *testing.T) {
 	t.Parallel()
 	reg := mustRegistry(t)
-	b, _, _ := mustFake(t)
+	b, dir, _ := mustFake(t)
 	ctx := context.Background()
 	if _, err := b.Start(ctx, startReq("ws-1", reg.URL)); err != nil {
 		t.Fatal(err)
@@ -169,6 +171,10 @@ func TestLifecycle(t *testing.T) {
 	}
 	if st := statusOf(t, b, "ws-1"); st.State != sdk.RunStateRunning || st.Detail != "boot 2" {
 		t.Fatalf("after restart: %+v, want running, boot 2", st)
+	}
+	records, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	if want := []string{filepath.Join(dir, "workspace-ws-1.json")}; !cmp.Equal(want, records) {
+		t.Fatalf("records on disk = %v, want %v", records, want)
 	}
 	if _, err := b.Destroy(ctx, &sdk.DestroyRequest{WorkspaceID: "ws-1"}); err != nil {
 		t.Fatal(err)
@@ -208,5 +214,24 @@ func TestLogsFollow(t *testing.T) {
 	want := []string{"starting workspace ws-1", "config applied hash=" + agentapi.ConfigHash(startReq("", "").ConfigFiles), "agent registered"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("boot lines (-want +got):\n%s", diff)
+	}
+}
+
+// TestStateDirDefaultsToDataDir: with no state_dir the fake uses the data
+// dir the host gives every plugin. Not parallel: it sets the environment.
+func TestStateDirDefaultsToDataDir(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv(sdk.EnvDataDir, dir)
+	raw := fake.New()
+	t.Cleanup(func() { raw.Close() })
+	b := backendtest.Serve(t, raw)
+	if _, err := b.Configure(context.Background(), &sdk.ConfigureRequest{Config: map[string]string{}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Stop(context.Background(), &sdk.StopRequest{WorkspaceID: "ws-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "agents.lock")); err != nil {
+		t.Fatalf("agents lock not in the data dir: %v", err)
 	}
 }

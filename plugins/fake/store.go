@@ -16,8 +16,9 @@ import (
 	"github.com/molecule-ai/molecule-host/sdk"
 )
 
-// workspacesDir is the state dir's subdirectory holding the records.
-const workspacesDir = "workspaces"
+// recordPrefix starts every record's file name, <state_dir>/workspace-<id>.json,
+// so no workspace id can collide with the fault file or the locks.
+const recordPrefix = "workspace-"
 
 // maxLogLines bounds the boot lines a record keeps.
 const maxLogLines = 500
@@ -53,7 +54,7 @@ type store struct {
 }
 
 func newStore(stateDir string) *store {
-	return &store{dir: filepath.Join(stateDir, workspacesDir)}
+	return &store{dir: stateDir}
 }
 
 var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
@@ -68,7 +69,7 @@ func checkID(op, id string) error {
 	return nil
 }
 
-func (s *store) path(id string) string { return filepath.Join(s.dir, id+".json") }
+func (s *store) path(id string) string { return filepath.Join(s.dir, recordPrefix+id+".json") }
 
 // read returns the record of id, or nil, nil when there is none.
 func (s *store) read(id string) (*record, error) {
@@ -153,8 +154,8 @@ func (s *store) ids() ([]string, error) {
 	var ids []string
 	for _, e := range entries {
 		name := e.Name()
-		if e.Type().IsRegular() && strings.HasSuffix(name, ".json") && !strings.HasPrefix(name, ".") {
-			ids = append(ids, strings.TrimSuffix(name, ".json"))
+		if e.Type().IsRegular() && strings.HasPrefix(name, recordPrefix) && strings.HasSuffix(name, ".json") {
+			ids = append(ids, strings.TrimSuffix(strings.TrimPrefix(name, recordPrefix), ".json"))
 		}
 	}
 	sort.Strings(ids)

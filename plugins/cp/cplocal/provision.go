@@ -167,10 +167,12 @@ func (s *Server) bootAsync(workspaceID string, gen int) {
 		cur := *in
 		s.mu.Unlock()
 		s.consoleLine(cur.InstanceID, "booting instance %s (boot %d, runtime %s, private ip %s)", cur.InstanceID, gen, cur.Runtime, cur.PrivateIP)
-		pid, err := 0, error(nil)
-		if s.failBoot(cur.Runtime) {
+		pid, err := 0, s.resetConfigs(cur.InstanceID)
+		switch {
+		case err != nil:
+		case s.failBoot(cur.Runtime):
 			err = fmt.Errorf("injected fault for runtime %s", cur.Runtime)
-		} else {
+		default:
 			pid, err = s.spawn(cur, func(pid int, werr error) { s.exited(workspaceID, pid, werr) })
 		}
 		s.mu.Lock()
@@ -204,4 +206,15 @@ func (s *Server) exited(workspaceID string, pid int, werr error) {
 	if err := s.persistLocked(); err != nil {
 		s.log.Error("persist state", "err", err)
 	}
+}
+
+// resetConfigs empties the config directory before a boot, so the agent
+// finds exactly the files of the current user data (a file removed from the
+// config does not linger from an earlier boot).
+func (s *Server) resetConfigs(instanceID string) error {
+	dir := filepath.Join(s.instanceDir(instanceID), configsDir)
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("reset config directory: %w", err)
+	}
+	return os.MkdirAll(dir, 0o700)
 }

@@ -1,0 +1,157 @@
+package docker
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+	"github.com/molecule-ai/molecule-host/sdk"
+)
+
+// listWorkspace lists every container (running or not) of one workspace.
+func (s *settings) listWorkspace(ctx context.Context, op, workspaceID string) ([]container.Summary, error) {
+	var items []container.Summary
+	err := s.call(ctx, op, "list containers", func(ctx context.Context) error {
+		r, err := s.cli.ContainerList(ctx, client.ContainerListOptions{
+			All:     true,
+			Filters: make(client.Filters).Add("label", LabelManaged+"=true", LabelWorkspaceID+"="+workspaceID),
+		})
+		items = r.Items
+		return err
+	})
+	return items, err
+}
+
+// removeContainer force-removes a container, keeping its named volumes; a
+// missing container is success.
+func (s *settings) removeContainer(ctx context.Context, op, id string) error {
+	err := s.call(ctx, op, "remove container", func(ctx context.Context) error {
+		_, err := s.cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true})
+		return err
+	})
+	if isNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// freshVolumes re-creates the config volume (its content derives from the
+// request) and makes sure the data volume exists; both are labelled.
+func (s *settings) freshVolumes(ctx context.Context, req *sdk.StartRequest) error {
+	err := s.call(ctx, "start", "remove config volume", func(ctx context.Context) error {
+		_, err := s.cli.VolumeRemove(ctx, configVolume(req.WorkspaceID), client.VolumeRemoveOptions{Force: true})
+		return err
+	})
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	for _, name := range []string{configVolume(req.WorkspaceID), dataVolume(req.WorkspaceID)} {
+		err := s.call(ctx, "start", "create volume "+name, func(ctx context.Context) error {
+			_, err := s.cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: name, Labels: labels(req, "")})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyConfig copies the config files into the container's config directory
+// as one tar (the container must not be running yet for sync delivery).
+func (s *settings) copyConfig(ctx context.Context, id string, files map[string][]byte) error {
+	archive, err := configTar(files)
+	if err != nil {
+		return &sdk.Error{Kind: sdk.KindInternal, Op: "start", Message: "could not pack the config files", Err: err}
+	}
+	return s.call(ctx, "start", "copy config into container", func(ctx context.Context) error {
+		_, err := s.cli.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: configDir, Content: bytes.NewReader(archive)})
+		return err
+	})
+}
+
+// configTar packs files (validated relative paths) with their parent
+// directories, in sorted order.
+func configTar(files map[string][]byte) ([]byte, error) {
+	clean := make(map[string][]byte, len(files))
+	dirs := map[string]bool{}
+	for p, c := range files {
+		p = path.Clean(p)
+		clean[p] = c
+		for d := path.Dir(p); d != "."; d = path.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	now := time.Now()
+	for _, d := range sortedKeys(dirs) { // parents sort before their children
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o755, ModTime: now}); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range sortedKeys(clean) {
+		c := clean[p]
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: p, Mode: 0o644, Size: int64(len(c)), ModTime: now}); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(c); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, fmt.Errorf("close tar: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// ensureNetwork makes sure the configured network exists: "host" always
+// does; any other name is created internal (no route outward) and labelled
+// managed. An existing network not labelled managed is KindConflict.
+func (s *settings) ensureNetwork(ctx context.Context) error {
+	if s.network == NetworkHost {
+		return nil
+	}
+	var found bool
+	var labels map[string]string
+	err := s.call(ctx, "start", "inspect network "+s.network, func(ctx context.Context) error {
+		r, err := s.cli.NetworkInspect(ctx, s.network, client.NetworkInspectOptions{})
+		found, labels = err == nil, r.Network.Labels
+		return err
+	})
+	if found {
+		if labels[LabelManaged] != "true" {
+			return sdk.Errorf(sdk.KindConflict, "start", "network %s exists and is not managed by Molecule; choose another name or \"host\"", s.network)
+		}
+		return nil
+	}
+	if !isNotFound(err) {
+		return err
+	}
+	err = s.call(ctx, "start", "create network "+s.network, func(ctx context.Context) error {
+		_, err := s.cli.NetworkCreate(ctx, s.network, client.NetworkCreateOptions{
+			Driver: network.NetworkBridge, Internal: true, Labels: map[string]string{LabelManaged: "true"},
+		})
+		return err
+	})
+	if sdk.IsKind(err, sdk.KindConflict) { // created concurrently
+		return nil
+	}
+	return err
+}
