@@ -56,6 +56,20 @@ func Build(tb testing.TB, plugins ...string) string {
 	return buildDir
 }
 
+// BuildCmd compiles ./cmd/<name> next to molecule-host (once per test
+// binary) and returns its path.
+func BuildCmd(tb testing.TB, name string) string {
+	tb.Helper()
+	dir := Build(tb)
+	v, _ := pluginBuilds.LoadOrStore("cmd:"+name, &onceErr{})
+	o := v.(*onceErr)
+	o.once.Do(func() { o.err = goBuild(dir, "./cmd/"+name) })
+	if o.err != nil {
+		tb.Fatalf("building %s: %v", name, o.err)
+	}
+	return filepath.Join(dir, name)
+}
+
 var pluginBuilds sync.Map // pkg -> *sync.Once-guarded error
 
 type onceErr struct {

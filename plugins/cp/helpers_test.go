@@ -26,8 +26,8 @@ const (
 	agentToken = "test-agent-token"
 )
 
-// binDir holds the binaries TestMain builds: molecule-agent and
-// molecule-backend-cp.
+// binDir holds the binaries TestMain builds: molecule-agent,
+// molecule-backend-cp and molecule-cp-local.
 var binDir string
 
 func TestMain(m *testing.M) {

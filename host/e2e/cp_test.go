@@ -1,0 +1,170 @@
+package e2e_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/molecule-ai/molecule-host/host/hosttest"
+)
+
+// cpLocal is a molecule-cp-local process started by a test.
+type cpLocal struct {
+	url, secret, admin, dir string
+	cmd                     *exec.Cmd
+}
+
+func startCPLocal(t *testing.T, dir string, extra ...string) *cpLocal {
+	t.Helper()
+	hosttest.BuildCmd(t, "molecule-agent")
+	bin := hosttest.BuildCmd(t, "molecule-cp-local")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	c := &cpLocal{secret: "cp-secret", admin: "cp-admin", dir: dir}
+	ready := filepath.Join(dir, "ready.json")
+	_ = os.Remove(ready)
+	args := append([]string{"--data-dir", dir, "--shared-secret", c.secret, "--admin-token", c.admin,
+		"--ready-file", ready, "--kill-instances-on-exit"}, extra...)
+	c.cmd = exec.Command(bin, args...)
+	c.cmd.Stdout, c.cmd.Stderr = os.Stderr, os.Stderr
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.stop)
+	hosttest.Eventually(t, 30*time.Second, func() (bool, string) {
+		b, err := os.ReadFile(ready)
+		var r struct{ URL string }
+		if err == nil && json.Unmarshal(b, &r) == nil && r.URL != "" {
+			c.url = r.URL
+			return true, ""
+		}
+		return false, "molecule-cp-local did not write its ready file"
+	})
+	return c
+}
+
+func (c *cpLocal) stop() {
+	if c.cmd.ProcessState == nil {
+		_ = c.cmd.Process.Signal(syscall.SIGTERM)
+		_ = c.cmd.Wait()
+	}
+}
+
+// instances lists what the control plane holds (its own API, not the host's).
+func (c *cpLocal) instances(t *testing.T) []map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("GET", c.url+"/cp/workspaces?org_id=local", nil)
+	req.Header.Set("Authorization", "Bearer "+c.secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("listing instances: %v", err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out struct {
+		Workspaces []map[string]any `json:"workspaces"`
+		Instances  []map[string]any `json:"instances"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("listing instances: %d %q", resp.StatusCode, raw)
+	}
+	var live []map[string]any
+	for _, in := range append(out.Workspaces, out.Instances...) {
+		if in["state"] != "terminated" {
+			live = append(live, in)
+		}
+	}
+	return live
+}
+
+func startCPHost(t *testing.T, cp *cpLocal) *hosttest.Host {
+	t.Helper()
+	hosttest.Build(t, "molecule-backend-cp")
+	return hosttest.Start(t, hosttest.Options{Plugins: []string{"molecule-backend-cp"},
+		BackendConfig: map[string]map[string]string{"cp": {"url": cp.url, "shared_secret": cp.secret, "admin_token": cp.admin}}})
+}
+
+// TestCPWorkspace drives the control-plane path through the API: online only
+// once the agent reports the database's config hash, stop/start keep the
+// instance, restart boots the new config, delete leaves no instance, the
+// boot log comes from the same endpoint as Docker's.
+func TestCPWorkspace(t *testing.T) {
+	cp := startCPLocal(t, "")
+	h := startCPHost(t, cp)
+	var a accepted
+	if st := h.Do("POST", "/workspaces", map[string]any{"name": "ec2", "backend": "cp",
+		"config": map[string]string{"runtime.json": `{"runtime":"echo"}`}}, &a); st != 202 {
+		t.Fatalf("create: %d", st)
+	}
+	id := a.Workspace.ID
+	ws := waitStatus(t, h, id, "online", 60*time.Second)
+	if !strings.Contains(ws.StatusReason, ws.ConfigHash[:12]) {
+		t.Errorf("online with reason %q, want hash %s", ws.StatusReason, ws.ConfigHash[:12])
+	}
+	first := cp.instances(t)
+	if len(first) != 1 {
+		t.Fatalf("control plane holds %d instances, want 1: %v", len(first), first)
+	}
+	instanceID := first[0]["instance_id"]
+
+	act(t, h, id, "stop")
+	waitStatus(t, h, id, "stopped", 30*time.Second)
+	act(t, h, id, "start")
+	waitStatus(t, h, id, "online", 60*time.Second)
+	if now := cp.instances(t); len(now) != 1 || now[0]["instance_id"] != instanceID {
+		t.Errorf("stop/start changed the instance: before %v, now %v", instanceID, now)
+	}
+
+	var patched workspace
+	h.Do("PATCH", "/workspaces/"+id, map[string]any{"config": map[string]string{"runtime.json": `{"runtime":"echo"}`, "prompt.md": "v2"}}, &patched)
+	act(t, h, id, "restart")
+	ws = waitStatus(t, h, id, "online", 60*time.Second)
+	if !strings.Contains(ws.StatusReason, patched.ConfigHash[:12]) {
+		t.Errorf("after restart: reason %q, want new hash %s", ws.StatusReason, patched.ConfigHash[:12])
+	}
+	if logs := bootLog(t, h, id); !strings.Contains(logs, "config") {
+		t.Errorf("boot log (console) lacks the boot steps: %q", logs)
+	}
+
+	act(t, h, id, "delete")
+	waitStatus(t, h, id, "removed", 30*time.Second)
+	if left := cp.instances(t); len(left) != 0 {
+		t.Errorf("instances left after delete: %v", left)
+	}
+}
+
+// TestCPFaultyControlPlane: with 5xx answers and latency injected, a
+// create still ends online with exactly one instance.
+func TestCPFaultyControlPlane(t *testing.T) {
+	cp := startCPLocal(t, "", "--error-rate", "0.3", "--latency", "50ms")
+	h := startCPHost(t, cp)
+	var a accepted
+	if st := h.Do("POST", "/workspaces", map[string]any{"name": "flaky", "backend": "cp"}, &a); st != 202 {
+		t.Fatalf("create: %d", st)
+	}
+	waitStatus(t, h, a.Workspace.ID, "online", 90*time.Second)
+	if got := cp.instances(t); len(got) != 1 {
+		t.Fatalf("control plane holds %d instances, want exactly 1: %v", len(got), got)
+	}
+	act(t, h, a.Workspace.ID, "delete")
+}
+
+// TestCPUnreachable: a control plane that cannot be reached is a clear
+// 503, and nothing is created.
+func TestCPUnreachable(t *testing.T) {
+	cp := &cpLocal{url: "http://127.0.0.1:1", secret: "s", admin: "a"}
+	h := startCPHost(t, cp)
+	var e apiError
+	st := h.Do("POST", "/workspaces", map[string]any{"name": "nocp", "backend": "cp"}, &e)
+	if st != 503 || e.Error.Code != "transient" {
+		t.Fatalf("status %d, %+v", st, e.Error)
+	}
+}
