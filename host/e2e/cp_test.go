@@ -58,23 +58,28 @@ func (c *cpLocal) stop() {
 	}
 }
 
-// instances lists what the control plane holds (its own API, not the host's).
+// instances lists what the control plane holds, through its own API (not
+// the host's), retrying the 5xx answers a fault knob may inject.
 func (c *cpLocal) instances(t *testing.T) []map[string]any {
 	t.Helper()
-	req, _ := http.NewRequest("GET", c.url+"/cp/workspaces?org_id=local", nil)
-	req.Header.Set("Authorization", "Bearer "+c.secret)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("listing instances: %v", err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	var raw []byte
+	hosttest.Eventually(t, 20*time.Second, func() (bool, string) {
+		req, _ := http.NewRequest("GET", c.url+"/cp/workspaces?org_id=local", nil)
+		req.Header.Set("Authorization", "Bearer "+c.secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		raw, _ = io.ReadAll(resp.Body)
+		return resp.StatusCode == 200, "listing instances: " + resp.Status
+	})
 	var out struct {
 		Workspaces []map[string]any `json:"workspaces"`
 		Instances  []map[string]any `json:"instances"`
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("listing instances: %d %q", resp.StatusCode, raw)
+		t.Fatalf("listing instances: %q: %v", raw, err)
 	}
 	var live []map[string]any
 	for _, in := range append(out.Workspaces, out.Instances...) {

@@ -49,11 +49,12 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
-// New returns a store on a fresh migrated database, closed when the test
-// ends. Operations use a short RescueAfter (2s) so rescue tests run fast.
+// New returns a store with default options on a fresh migrated database,
+// closed when the test ends. Tests of rescue want Open with a short
+// RescueAfter (which also caps OperationTimeout).
 func New(tb testing.TB) *store.Store {
 	tb.Helper()
-	return Open(tb, store.Options{RescueAfter: 2 * time.Second})
+	return Open(tb, store.Options{})
 }
 
 // Open returns a store with opts on a fresh migrated database, closed when
