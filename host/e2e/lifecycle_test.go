@@ -127,7 +127,7 @@ func TestHostKilledMidOperation(t *testing.T) {
 	}
 
 	h2, _ := startFake(t, h.DataDir)
-	if op := waitOp(t, h2, a.Operation.ID, 60*time.Second); op.State != "succeeded" {
+	if op := waitOp(t, h2, a.Operation.ID, 120*time.Second); op.State != "succeeded" {
 		t.Fatalf("operation after host restart: %+v", op)
 	}
 	waitStatus(t, h2, a.Workspace.ID, "online", 30*time.Second)

@@ -33,6 +33,7 @@ type Store interface {
 	Transition(ctx context.Context, id string, ch host.StatusChange) (host.Status, error)
 	SaveBackendState(ctx context.Context, id string, data []byte, version int64, address string) error
 	SetAgentToken(ctx context.Context, workspaceID string, digest []byte) error
+	RevokeAgentToken(ctx context.Context, workspaceID string) error
 }
 
 // Config holds the host settings the lifecycle needs.

@@ -136,7 +136,9 @@ func (s *Service) delete(ctx context.Context, op *host.Operation, ws *host.Works
 	if err := s.dispatch.Destroy(ctx, ws); err != nil {
 		return err
 	}
-	// A removed workspace's token no longer resolves (store.WorkspaceByToken).
+	if err := s.store.RevokeAgentToken(ctx, ws.ID); err != nil {
+		return err
+	}
 	_, err := s.store.Transition(ctx, ws.ID, host.StatusChange{To: host.StatusRemoved, Reason: "delete requested", ClearBoot: true})
 	return err
 }

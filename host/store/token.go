@@ -48,3 +48,14 @@ func (s *Store) WorkspaceByToken(ctx context.Context, digest []byte) (string, er
 	}
 	return id, nil
 }
+
+// RevokeAgentToken deletes a workspace's agent token, so its agent can no
+// longer call the registry. Revoking a workspace with no token succeeds.
+func (s *Store) RevokeAgentToken(ctx context.Context, workspaceID string) error {
+	const name = "store.revoke_agent_token"
+	if _, err := uuid.Parse(workspaceID); err != nil {
+		return notFound(name, "workspace %q does not exist", workspaceID)
+	}
+	_, err := s.pool.Exec(ctx, `DELETE FROM agent_tokens WHERE workspace_id = $1`, workspaceID)
+	return dbError(name, err)
+}

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -202,5 +201,3 @@ func containerOf(tb testing.TB, resp *sdk.StartResponse) string {
 	}
 	return st.ContainerID
 }
-
-func hasLine(s, sub string) bool { return strings.Contains(s, sub) }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // findBinDir returns the directory holding initdb and postgres.
@@ -156,11 +157,36 @@ func removeStalePID(pgdata string) error {
 	if err != nil || pid <= 0 {
 		return os.Remove(path)
 	}
-	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-	if err == nil && strings.TrimSpace(string(comm)) == "postgres" {
-		return fmt.Errorf("pgembed: another postgres (pid %d) is running on %s", pid, pgdata)
+	// A server whose owner was just killed gets SIGKILL from the kernel
+	// (Pdeathsig) but may take a moment to go; wait for it, bounded.
+	deadline := time.Now().Add(staleWait)
+	for livePostgres(pid) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pgembed: another postgres (pid %d) is running on %s", pid, pgdata)
+		}
+		time.Sleep(50 * time.Millisecond) // polling a process we do not own; no event to wait on
 	}
 	return os.Remove(path)
+}
+
+// staleWait bounds how long Start waits for a dying previous server.
+const staleWait = 15 * time.Second
+
+// livePostgres reports whether pid is a postgres process that is not a
+// zombie.
+func livePostgres(pid int) bool {
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil || strings.TrimSpace(string(comm)) != "postgres" {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	if i := strings.LastIndexByte(string(stat), ')'); i > 0 && i+2 < len(stat) {
+		return stat[i+2] != 'Z' && stat[i+2] != 'X'
+	}
+	return true
 }
 
 // childEnv is the environment of initdb and postgres: ours, with HOME in
