@@ -144,6 +144,7 @@ func (s *Server) launch(cred *syscall.Credential) error {
 	if err := removeStalePID(s.pgdata); err != nil {
 		return err
 	}
+	removeStaleSocketLocks(s.sockDir)
 	logf, err := os.OpenFile(filepath.Join(s.cfg.DataDir, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("pgembed: log: %w", err)

@@ -169,6 +169,26 @@ func removeStalePID(pgdata string) error {
 	return os.Remove(path)
 }
 
+// removeStaleSocketLocks removes socket lock files (and their sockets) left
+// by a server that is gone. A server killed with its owner can linger as a
+// zombie nobody reaps for a while; postgres would take the zombie's pid in
+// the lock file for a live server and refuse to start.
+func removeStaleSocketLocks(sockDir string) {
+	locks, _ := filepath.Glob(filepath.Join(sockDir, ".s.PGSQL.*.lock"))
+	for _, lock := range locks {
+		data, err := os.ReadFile(lock)
+		if err != nil {
+			continue
+		}
+		first, _, _ := strings.Cut(string(data), "\n")
+		if pid, err := strconv.Atoi(strings.TrimSpace(first)); err == nil && livePostgres(pid) {
+			continue
+		}
+		_ = os.Remove(lock)
+		_ = os.Remove(strings.TrimSuffix(lock, ".lock"))
+	}
+}
+
 // staleWait bounds how long Start waits for a dying previous server.
 const staleWait = 15 * time.Second
 
