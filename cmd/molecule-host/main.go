@@ -10,11 +10,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -52,8 +54,14 @@ func run(ctx context.Context, args []string) error {
 		cmd, rest = "plugins "+rest[0], rest[1:]
 	}
 	fs := flag.NewFlagSet("molecule-host "+cmd, flag.ContinueOnError)
-	dir := fs.String("dir", "", "plugin directory (plugins commands; same as --plugin-dir)")
+	dir := new(string)
+	if strings.HasPrefix(cmd, "plugins ") {
+		dir = fs.String("dir", "", "plugin directory (same as --plugin-dir)")
+	}
 	cfg, err := parseConfig(fs, rest)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
