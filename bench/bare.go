@@ -9,7 +9,8 @@ import (
 )
 
 // BareHandshake is the handshake of the baseline plugin: a bare go-plugin
-// gRPC service with one unary method and no Molecule layers.
+// gRPC service with one unary and one server-streaming method and no
+// Molecule layers.
 var BareHandshake = plugin.HandshakeConfig{ProtocolVersion: 1, MagicCookieKey: "MOLECULE_BENCH_BARE", MagicCookieValue: "bare"}
 
 // Pinger is the baseline plugin's interface.
@@ -17,10 +18,14 @@ type Pinger interface {
 	Ping(ctx context.Context, in []byte) ([]byte, error)
 }
 
-// BarePlugin is the go-plugin plugin of the baseline.
+// BarePlugin is the go-plugin plugin of the baseline. Its client (from
+// GRPCClient) implements both Pinger and Streamer.
 type BarePlugin struct {
 	plugin.NetRPCUnsupportedPlugin
-	Impl Pinger
+	Impl interface {
+		Pinger
+		Streamer
+	}
 }
 
 const pingMethod = "/bench.Bare/Ping"
@@ -36,6 +41,7 @@ var bareDesc = grpc.ServiceDesc{
 		out, err := srv.(Pinger).Ping(ctx, in.Value)
 		return wrapperspb.Bytes(out), err
 	}}},
+	Streams: []grpc.StreamDesc{bareStreamDesc},
 }
 
 // GRPCServer registers the baseline service.

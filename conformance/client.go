@@ -85,6 +85,9 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
+	if e.HTTPStatus == 0 { // an operation's error: no HTTP exchange
+		return fmt.Sprintf("%s: %s", e.Code, e.Message)
+	}
 	return fmt.Sprintf("http %d %s: %s (request %s)", e.HTTPStatus, e.Code, e.Message, e.RequestID)
 }
 

@@ -82,9 +82,16 @@ func (t *T) removeWorkspace(ctx context.Context, id string) error {
 	if isHTTP(err, http.StatusNotFound) || (err == nil && w.Status == "removed") {
 		return nil
 	}
-	err = retryConflict(ctx, func() error { _, err := t.Host.Delete(ctx, id); return err })
-	if err != nil && !isHTTP(err, http.StatusNotFound) {
+	var a *Accepted
+	err = retryConflict(ctx, func() error { a, err = t.Host.Delete(ctx, id); return err })
+	if isHTTP(err, http.StatusNotFound) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("delete workspace %s: %w", id, err)
+	}
+	if _, err := t.waitOperation(ctx, a.Operation.ID); err != nil {
+		return err
 	}
 	_, err = t.waitStatus(ctx, id, "removed")
 	return err

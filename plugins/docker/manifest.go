@@ -24,7 +24,7 @@ func (b *Backend) Manifest(ctx context.Context) (*sdk.Manifest, error) {
 			sdk.FeatureRestart: {Note: "docker stop, then start from the full request"},
 			sdk.FeatureDelete:  {Note: "container removed (force); volumes labelled with the workspace id removed when asked"},
 			sdk.FeatureStatus:  {Note: "one container list per batch, filtered by the managed label"},
-			sdk.FeatureReady:   {Note: "agent in the container registers with the host and reports ready"},
+			sdk.FeatureReady:   {Note: "agent register + config hash boot event (hash of /configs as found in the container)"},
 			sdk.FeatureConfigDelivery: {
 				Note:       "config files copied into the config volume (/configs) before the container starts",
 				Attributes: map[string]string{sdk.AttrConfigDelivery: "sync"},

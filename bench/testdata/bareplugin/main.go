@@ -1,5 +1,6 @@
-// Command bareplugin is the baseline of the dispatch benchmark: a bare
-// go-plugin gRPC plugin answering one unary call.
+// Command bareplugin is the baseline of the dispatch, logs and cold-start
+// benchmarks: a bare go-plugin gRPC plugin answering one unary call and one
+// server stream.
 package main
 
 import (
@@ -11,14 +12,18 @@ import (
 	"github.com/molecule-ai/molecule-host/bench"
 )
 
-type pinger struct{}
+type bare struct{}
 
-func (pinger) Ping(_ context.Context, in []byte) ([]byte, error) { return in, nil }
+func (bare) Ping(_ context.Context, in []byte) ([]byte, error) { return in, nil }
+
+func (bare) Stream(_ context.Context, total, chunk int, send func([]byte) error) error {
+	return bench.SendChunks(total, make([]byte, chunk), send)
+}
 
 func main() {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: bench.BareHandshake,
-		Plugins:         plugin.PluginSet{"bare": &bench.BarePlugin{Impl: pinger{}}},
+		Plugins:         plugin.PluginSet{"bare": &bench.BarePlugin{Impl: bare{}}},
 		GRPCServer:      plugin.DefaultGRPCServer,
 		Logger:          hclog.New(&hclog.LoggerOptions{Level: hclog.Error, JSONFormat: true}),
 	})
