@@ -95,17 +95,25 @@ func TestPluginDiesWithHost(t *testing.T) {
 	}
 	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
+	cmd.WaitDelay = 5 * time.Second // never hang on a pipe a stray process holds
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("read plugin PID from hostsim: %v; stderr:\n%s", err, stderr)
+	lines := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(out).ReadString('\n') // "" when hostsim exits first
+		lines <- line
+	}()
+	var line string
+	select {
+	case line = <-lines:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("hostsim printed no plugin PID in 30s; stderr:\n%s", stderr)
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(line))
 	if err != nil || !processAlive(pid) {
-		t.Fatalf("hostsim printed %q (%v); plugin alive=%v", line, err, err == nil && processAlive(pid))
+		t.Fatalf("hostsim printed %q (%v), plugin alive=%v; stderr:\n%s", line, err, err == nil && processAlive(pid), stderr)
 	}
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)

@@ -29,7 +29,9 @@ func main() {
 	for _, in := range m.Infos() {
 		if in.Name == "fake" && in.State == pluginmgr.StateRunning {
 			fmt.Println(in.PID)
+			select {} // the test kills this process
 		}
 	}
-	select {} // the test kills this process
+	fmt.Fprintf(os.Stderr, "hostsim: the fake backend is not running: %+v\n", m.Infos())
+	os.Exit(1)
 }

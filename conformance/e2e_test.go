@@ -1,0 +1,175 @@
+package conformance_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/molecule-ai/molecule-host/conformance"
+	"github.com/molecule-ai/molecule-host/sdk"
+)
+
+// bins holds the real binaries TestMain builds: molecule-host and the fake
+// backend plugin. buildErr explains why they are missing.
+var (
+	bins     string
+	buildErr error
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mconf-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	bins = dir
+	buildErr = buildBinaries(dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func buildBinaries(dir string) error {
+	for out, pkg := range map[string]string{
+		"molecule-host":         "../cmd/molecule-host",
+		"molecule-backend-fake": "../cmd/molecule-backend-fake",
+	} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, out), pkg)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+		}
+	}
+	return nil
+}
+
+func mustBinaries(tb testing.TB) {
+	tb.Helper()
+	if buildErr != nil {
+		tb.Fatalf("the end-to-end conformance test needs the real molecule-host and fake plugin binaries, which did not build: %v", buildErr)
+	}
+}
+
+// runFake runs the suite against the real fake plugin through a real host.
+func runFake(tb testing.TB, filter string, extra map[string]string) (*conformance.Results, string) {
+	tb.Helper()
+	mustBinaries(tb)
+	out := tb.TempDir()
+	cfg := map[string]string{"state_dir": conformance.TmpPlaceholder + "/fake-state"}
+	for k, v := range extra {
+		cfg[k] = v
+	}
+	c := conformance.Config{
+		Plugins:       []string{filepath.Join(bins, "molecule-backend-fake")},
+		HostBinary:    filepath.Join(bins, "molecule-host"),
+		BackendConfig: map[string]map[string]string{"fake": cfg},
+		OutDir:        out,
+		Timeout:       60 * time.Second,
+		Progress:      testWriter{tb},
+	}
+	if filter != "" {
+		c.Filter = regexp.MustCompile(filter)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	results, err := conformance.Run(ctx, c)
+	if err != nil {
+		tb.Fatalf("run: %v", err)
+	}
+	if len(results) != 1 || results[0].Backend.Name != "fake" {
+		tb.Fatalf("got %d results, want one for fake", len(results))
+	}
+	return results[0], out
+}
+
+// TestSuiteAgainstFake runs every scenario against the real fake plugin and
+// a real host: every scenario the fake declares passes, nothing leaks, and
+// the outputs are written and render into a matrix.
+func TestSuiteAgainstFake(t *testing.T) {
+	r, out := runFake(t, "", nil)
+	if len(r.Scenarios) != len(conformance.Scenarios()) {
+		t.Errorf("results hold %d scenarios, the registry %d", len(r.Scenarios), len(conformance.Scenarios()))
+	}
+	for _, s := range r.Scenarios {
+		_, declared := r.Backend.Features[s.Feature]
+		if s.Feature == "" {
+			declared = true
+		}
+		want := conformance.OutcomePass
+		if !declared {
+			want = conformance.OutcomeSkip
+		}
+		if s.Outcome != want {
+			t.Errorf("%s: %s, want %s: %s", s.ID, s.Outcome, want, s.Error)
+		}
+	}
+	if len(r.Leaks) > 0 {
+		t.Errorf("leak check: %+v", r.Leaks)
+	}
+	read, err := conformance.ReadResultsDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if xml, err := os.ReadFile(filepath.Join(out, "fake.xml")); err != nil || !strings.Contains(string(xml), `name="lifecycle.create"`) {
+		t.Errorf("junit output missing or incomplete: %v", err)
+	}
+	md, err := conformance.Matrix{Results: read}.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), "| Create | `lifecycle.create` |") {
+		t.Errorf("matrix lacks the create row:\n%s", md)
+	}
+}
+
+// TestSuiteDetectsBrokenBackend injects a failing Stop into the real fake:
+// the scenarios exercising Stop must fail with the injected error, and the
+// run must count as failed.
+func TestSuiteDetectsBrokenBackend(t *testing.T) {
+	faults := filepath.Join(t.TempDir(), "faults.json")
+	rules := []map[string]any{{"verb": "stop", "action": "fail", "kind": "invalid", "message": "injected by the conformance test", "count": -1}}
+	b, _ := json.Marshal(rules)
+	if err := os.WriteFile(faults, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := runFake(t, `^(lifecycle\.stop|plugin\.error_kinds)$`, map[string]string{"fault_file": faults})
+	if !r.Failed() {
+		t.Fatal("a backend whose Stop always fails passed the suite")
+	}
+	for _, id := range []string{"lifecycle.stop", "plugin.error_kinds"} {
+		s, ok := r.Result(id)
+		if !ok || s.Outcome != conformance.OutcomeFail || !strings.Contains(s.Error, "injected by the conformance test") {
+			t.Errorf("%s: %+v, want a failure naming the injected error", id, s)
+		}
+	}
+	if _, ok := r.Result("lifecycle.create"); ok {
+		t.Error("--run filter ignored: lifecycle.create ran")
+	}
+}
+
+// TestManifestDeclaresKnownFeatures keeps the registry and the sdk feature
+// list in step: every sdk feature has a scenario.
+func TestManifestDeclaresKnownFeatures(t *testing.T) {
+	have := map[string]bool{}
+	for _, s := range conformance.Scenarios() {
+		have[s.Feature] = true
+	}
+	for f := range sdk.FeatureNeeds {
+		if !have[f] {
+			t.Errorf("feature %s has no scenario (no matrix row)", f)
+		}
+	}
+}
+
+type testWriter struct{ tb testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.tb.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
