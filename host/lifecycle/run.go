@@ -161,6 +161,7 @@ func (s *Service) finish(ctx context.Context, op *host.Operation, err error) err
 
 func (s *Service) step(ctx context.Context, op *host.Operation, step string) {
 	op.Step = step
+	s.log.Debug("operation step", "operation", op.ID, "verb", op.Verb, "step", step, "since_created", s.now().Sub(op.CreatedAt))
 	if err := s.store.UpdateOperation(ctx, op); err != nil {
 		s.log.Warn("recording operation progress", "operation", op.ID, "err", err)
 	}

@@ -141,6 +141,12 @@ func (s *Store) riverConfig() *river.Config {
 		JobTimeout:           s.opts.OperationTimeout,
 		RescueStuckJobsAfter: s.opts.RescueAfter,
 		SoftStopTimeout:      s.opts.SoftStopTimeout,
+		// Operations are user-facing latency (create -> online), not batch
+		// throughput: pick new jobs up within tens of milliseconds. Insert
+		// notifications usually wake the worker sooner; the poll is the
+		// fallback and costs one indexed query per interval.
+		FetchCooldown:     10 * time.Millisecond,
+		FetchPollInterval: 100 * time.Millisecond,
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/moby/moby/client"
 	"github.com/molecule-ai/molecule-host/sdk"
+	"github.com/molecule-ai/molecule-host/sdk/pluginrpc"
 )
 
 // Labels every resource the backend creates carries.
@@ -16,6 +17,10 @@ const (
 	LabelOrgID       = "molecule.org-id"
 	LabelSpec        = "molecule.spec"
 )
+
+// logger is the plugin's logger; its lines reach the host log under the
+// plugin's name.
+var logger = pluginrpc.Logger()
 
 // NetworkHost is the default network mode: the agent binds a free loopback
 // port in the host's network namespace.
@@ -63,5 +68,8 @@ func (b *Backend) settings(op string) (*settings, error) {
 func (s *settings) call(ctx context.Context, op, what string, fn func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, s.callTimeout)
 	defer cancel()
-	return s.mapErr(ctx, op, what, fn(ctx))
+	start := time.Now()
+	err := fn(ctx)
+	logger.Debug("docker call", "op", op, "what", what, "dur", time.Since(start), "err", err)
+	return s.mapErr(ctx, op, what, err)
 }
