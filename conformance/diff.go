@@ -30,18 +30,18 @@ func lineDiff(a, b []string, max int) string {
 		case i < n && j < m && a[i] == b[j]:
 			i, j = i+1, j+1
 			continue
-		case j < m && (i == n || lcs[i][j+1] >= lcs[i+1][j]):
-			changed++
-			if len(out) < max {
-				out = append(out, fmt.Sprintf("+%d: %s", j+1, b[j]))
-			}
-			j++
-		default:
+		case i < n && (j == m || lcs[i+1][j] >= lcs[i][j+1]):
 			changed++
 			if len(out) < max {
 				out = append(out, fmt.Sprintf("-%d: %s", i+1, a[i]))
 			}
 			i++
+		default:
+			changed++
+			if len(out) < max {
+				out = append(out, fmt.Sprintf("+%d: %s", j+1, b[j]))
+			}
+			j++
 		}
 	}
 	if changed > len(out) {

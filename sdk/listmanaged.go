@@ -1,6 +1,10 @@
 package sdk
 
 // ListManagedRequest optionally narrows the listing to one organization.
+// Empty OrgID lists everything the backend's configuration gives it access
+// to; a backend scoped to one organization (a control plane tenant) lists
+// that organization's workspaces, the same ones a Start with an empty OrgID
+// creates.
 type ListManagedRequest struct {
 	OrgID string
 }

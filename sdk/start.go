@@ -5,10 +5,12 @@ package sdk
 // remember a previous one.
 type StartRequest struct {
 	WorkspaceID string
-	OrgID       string
-	Name        string
-	Runtime     string
-	Tier        int
+	// OrgID is the organization owning the workspace; empty means the
+	// backend's configured one.
+	OrgID   string
+	Name    string
+	Runtime string
+	Tier    int
 	// Image is the workspace image the host chose for Runtime.
 	Image string
 	// Env is the workspace's environment, secrets included. Never log it.

@@ -2,7 +2,9 @@ package pluginmgr_test
 
 import (
 	"bufio"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -127,4 +129,30 @@ func errString(err error) string {
 		return "<nil>"
 	}
 	return err.Error()
+}
+
+func TestReplacedBinaryNotRelaunched(t *testing.T) {
+	env := mustPluginDir(t, "molecule-backend-fake")
+	m := mustStart(t, env.config(nil))
+	b, _ := mustBackend(t, m, "fake")
+	pid := infoOf(t, m, "fake").PID
+	marker := filepath.Join(t.TempDir(), "evil-ran")
+	tmp := filepath.Join(env.dir, ".swap")
+	mustWrite(t, tmp, evilScript(marker), 0o755)
+	if err := os.Rename(tmp, filepath.Join(env.dir, "molecule-backend-fake")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	err := statusCall(ctxTimeout(t, 20*time.Second), b)
+	if !sdk.IsKind(err, sdk.KindTransient) || !strings.Contains(err.Error(), "sha256 mismatch") {
+		t.Errorf("call after the binary was replaced = %v, want KindTransient naming the mismatch", err)
+	}
+	if in := infoOf(t, m, "fake"); in.State != pluginmgr.StateUnavailable || in.Restarts != 0 {
+		t.Errorf("Info = %+v, want unavailable with no restart", in)
+	}
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Errorf("marker %s exists (stat err %v): the replaced binary was executed", marker, err)
+	}
 }

@@ -154,7 +154,9 @@ func checkAgentURL(raw, address string) error {
 		return bad("must be an absolute http(s) URL")
 	}
 	if address == "" {
-		return bad("the backend has not reported an address for this workspace yet")
+		// The agent can boot before the backend's Start has returned its
+		// placement: ask it to retry rather than refusing it.
+		return sdk.Errorf(sdk.KindTransient, "register", "The backend has not reported this workspace's address yet; retry shortly.")
 	}
 	if h := u.Hostname(); h != address && !sameIP(h, address) {
 		return bad(fmt.Sprintf("host %q is not the workspace's address %q", h, address))
