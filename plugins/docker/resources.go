@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 	"github.com/molecule-ai/molecule-host/sdk"
@@ -42,26 +43,30 @@ func (s *settings) removeContainer(ctx context.Context, op, id string) error {
 	return err
 }
 
-// freshVolumes re-creates the config volume (its content derives from the
-// request) and makes sure the data volume exists; both are labelled.
-func (s *settings) freshVolumes(ctx context.Context, req *sdk.StartRequest) error {
+// removeConfigVolume removes the workspace's config volume, so the next
+// container starts with exactly the request's config files (its content
+// derives from the request); a missing volume is success.
+func (s *settings) removeConfigVolume(ctx context.Context, workspaceID string) error {
 	err := s.call(ctx, "start", "remove config volume", func(ctx context.Context) error {
-		_, err := s.cli.VolumeRemove(ctx, configVolume(req.WorkspaceID), client.VolumeRemoveOptions{Force: true})
+		_, err := s.cli.VolumeRemove(ctx, configVolume(workspaceID), client.VolumeRemoveOptions{Force: true})
 		return err
 	})
 	if err != nil && !isNotFound(err) {
 		return err
 	}
-	for _, name := range []string{configVolume(req.WorkspaceID), dataVolume(req.WorkspaceID)} {
-		err := s.call(ctx, "start", "create volume "+name, func(ctx context.Context) error {
-			_, err := s.cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: name, Labels: labels(req, "")})
-			return err
-		})
-		if err != nil {
-			return err
-		}
-	}
 	return nil
+}
+
+// volumeMounts mounts the config volume at /configs and the data volume at
+// /data. The daemon creates a missing volume as part of ContainerCreate,
+// labelled like everything else this backend makes, which saves two calls
+// on every create; an existing data volume is kept.
+func volumeMounts(req *sdk.StartRequest) []mount.Mount {
+	opts := &mount.VolumeOptions{Labels: labels(req, "")}
+	return []mount.Mount{
+		{Type: mount.TypeVolume, Source: configVolume(req.WorkspaceID), Target: configDir, VolumeOptions: opts},
+		{Type: mount.TypeVolume, Source: dataVolume(req.WorkspaceID), Target: "/data", VolumeOptions: opts},
+	}
 }
 
 // copyConfig copies the config files into the container's config directory

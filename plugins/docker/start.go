@@ -107,12 +107,10 @@ func (s *settings) create(ctx context.Context, req *sdk.StartRequest, spec strin
 	if err := s.ensureNetwork(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.freshVolumes(ctx, req); err != nil {
+	if err := s.removeConfigVolume(ctx, req.WorkspaceID); err != nil {
 		return nil, err
 	}
-	hc, err := hostConfig(req.Tier, s.network, []string{
-		configVolume(req.WorkspaceID) + ":" + configDir, dataVolume(req.WorkspaceID) + ":/data",
-	})
+	hc, err := hostConfig(req.Tier, s.network, volumeMounts(req))
 	if err != nil {
 		return nil, sdk.Invalid("start", "The start request is invalid.", sdk.FieldError{Path: "tier", Message: err.Error()})
 	}

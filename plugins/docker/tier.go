@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 )
 
 // tierLimits are the resources of each tier.
@@ -24,7 +25,7 @@ const DefaultTier = 2
 // hostConfig returns the container's host config for a tier: memory and
 // CPU limits, a read-only root filesystem (tier 1, with a tmpfs /tmp),
 // never privileged, no Docker socket, no restart policy.
-func hostConfig(tier int, network string, mounts []string) (*container.HostConfig, error) {
+func hostConfig(tier int, network string, mounts []mount.Mount) (*container.HostConfig, error) {
 	if tier == 0 {
 		tier = DefaultTier
 	}
@@ -33,7 +34,7 @@ func hostConfig(tier int, network string, mounts []string) (*container.HostConfi
 		return nil, fmt.Errorf("tier %d is not one of 1, 2, 3, 4", tier)
 	}
 	hc := &container.HostConfig{
-		Binds:          mounts,
+		Mounts:         mounts,
 		NetworkMode:    container.NetworkMode(network),
 		RestartPolicy:  container.RestartPolicy{Name: container.RestartPolicyDisabled},
 		ReadonlyRootfs: lim.readOnly,
