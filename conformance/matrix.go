@@ -44,6 +44,7 @@ func (m Matrix) Render() ([]byte, error) {
 	writeDispatch(&b, m.Dispatch)
 	writeMatrix(&b, m.Results, rows)
 	writeRisks(&b, driftRisks(rows))
+	writeUncovered(&b)
 	writeFooter(&b, m.Results)
 	return b.Bytes(), nil
 }
