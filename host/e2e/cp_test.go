@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,6 +22,10 @@ type cpLocal struct {
 	cmd                     *exec.Cmd
 }
 
+// startCPLocal runs molecule-cp-local on dir (a new temp dir when empty)
+// with --kill-instances-on-exit unless extra holds "--keep-instances", which
+// is stripped (instances then outlive it, as EC2 instances outlive a
+// control-plane restart).
 func startCPLocal(t *testing.T, dir string, extra ...string) *cpLocal {
 	t.Helper()
 	hosttest.BuildCmd(t, "molecule-agent")
@@ -31,8 +36,18 @@ func startCPLocal(t *testing.T, dir string, extra ...string) *cpLocal {
 	c := &cpLocal{secret: "cp-secret", admin: "cp-admin", dir: dir}
 	ready := filepath.Join(dir, "ready.json")
 	_ = os.Remove(ready)
-	args := append([]string{"--data-dir", dir, "--shared-secret", c.secret, "--admin-token", c.admin,
-		"--ready-file", ready, "--kill-instances-on-exit"}, extra...)
+	args := []string{"--data-dir", dir, "--shared-secret", c.secret, "--admin-token", c.admin, "--ready-file", ready}
+	keep := false
+	for _, e := range extra {
+		if e == "--keep-instances" {
+			keep = true
+			continue
+		}
+		args = append(args, e)
+	}
+	if !keep {
+		args = append(args, "--kill-instances-on-exit")
+	}
 	c.cmd = exec.Command(bin, args...)
 	c.cmd.Stdout, c.cmd.Stderr = os.Stderr, os.Stderr
 	if err := c.cmd.Start(); err != nil {
@@ -90,10 +105,14 @@ func (c *cpLocal) instances(t *testing.T) []map[string]any {
 	return live
 }
 
-func startCPHost(t *testing.T, cp *cpLocal) *hosttest.Host {
+func startCPHost(t *testing.T, cp *cpLocal, env ...string) *hosttest.Host {
 	t.Helper()
 	hosttest.Build(t, "molecule-backend-cp")
-	return hosttest.Start(t, hosttest.Options{Plugins: []string{"molecule-backend-cp"},
+	e := map[string]string{}
+	for i := 0; i+1 < len(env); i += 2 {
+		e[env[i]] = env[i+1]
+	}
+	return hosttest.Start(t, hosttest.Options{Plugins: []string{"molecule-backend-cp"}, Env: e,
 		BackendConfig: map[string]map[string]string{"cp": {"url": cp.url, "shared_secret": cp.secret, "admin_token": cp.admin}}})
 }
 
@@ -172,4 +191,63 @@ func TestCPUnreachable(t *testing.T) {
 	if st != 503 || e.Error.Code != "transient" {
 		t.Fatalf("status %d, %+v", st, e.Error)
 	}
+}
+
+// TestCPBootFailureHitsDeadline: an instance whose boot fails never
+// registers; the provision deadline (its own column) fails the workspace
+// with the reason, and the console shows why.
+func TestCPBootFailureHitsDeadline(t *testing.T) {
+	cp := startCPLocal(t, "", "--fail-boot", "doomed")
+	h := startCPHost(t, cp, "MOLECULE_PROVISION_TIMEOUT", "3s", "MOLECULE_RUNTIME_IMAGES", "default=molecule-workspace:dev,doomed=molecule-workspace:dev")
+	var a accepted
+	if st := h.Do("POST", "/workspaces", map[string]any{"name": "doomed", "backend": "cp", "runtime": "doomed"}, &a); st != 202 {
+		t.Fatalf("create: %d", st)
+	}
+	ws := waitStatus(t, h, a.Workspace.ID, "failed", 30*time.Second)
+	if !strings.Contains(ws.StatusReason, "deadline") {
+		t.Errorf("failed with reason %q, want the provision deadline", ws.StatusReason)
+	}
+	if logs := bootLog(t, h, a.Workspace.ID); !strings.Contains(logs, "boot failed") {
+		t.Errorf("console does not say the boot failed: %q", logs)
+	}
+	act(t, h, a.Workspace.ID, "delete")
+}
+
+// TestCPLocalRestartLosesNothing restarts molecule-cp-local (same data
+// dir, same address) under a running host: the instance keeps running,
+// and the host can still stop and start it, on the same instance.
+func TestCPLocalRestartLosesNothing(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cp := startCPLocal(t, dir, "--keep-instances", "--listen", addr)
+	h := startCPHost(t, cp)
+	var a accepted
+	if st := h.Do("POST", "/workspaces", map[string]any{"name": "durable", "backend": "cp"}, &a); st != 202 {
+		t.Fatalf("create: %d", st)
+	}
+	id := a.Workspace.ID
+	waitStatus(t, h, id, "online", 60*time.Second)
+	before := cp.instances(t)
+
+	cp.stop()
+	cp2 := startCPLocal(t, dir, "--listen", addr) // kills instances when the test ends
+	after := cp2.instances(t)
+	if len(before) != 1 || len(after) != 1 || after[0]["instance_id"] != before[0]["instance_id"] || after[0]["state"] != "running" {
+		t.Fatalf("instances before the restart %v, after %v", before, after)
+	}
+	if ws := waitStatus(t, h, id, "online", 10*time.Second); ws.Status != "online" {
+		t.Fatalf("workspace %s after the control plane restarted", ws.Status)
+	}
+	act(t, h, id, "stop")
+	act(t, h, id, "start")
+	waitStatus(t, h, id, "online", 60*time.Second)
+	if now := cp2.instances(t); len(now) != 1 || now[0]["instance_id"] != before[0]["instance_id"] {
+		t.Errorf("instances after stop/start: %v", now)
+	}
+	act(t, h, id, "delete")
 }

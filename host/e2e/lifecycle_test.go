@@ -148,3 +148,19 @@ func TestHostKilledMidOperation(t *testing.T) {
 		t.Errorf("fake backend holds %v, want exactly workspace %s", held, a.Workspace.ID)
 	}
 }
+
+// TestStartFailureFailsWorkspace: a backend that refuses Start fails the
+// operation with its kind and message, and the workspace with the reason.
+func TestStartFailureFailsWorkspace(t *testing.T) {
+	h, state := startFake(t, "")
+	writeFaults(t, state, `[{"verb":"start","action":"fail","kind":"invalid","message":"The image is broken.","count":-1}]`)
+	a := create(t, h, "broken", nil)
+	op := waitOp(t, h, a.Operation.ID, 30*time.Second)
+	if op.State != "failed" || op.Error == nil || op.Error.Code != "invalid" || op.Error.Message != "The image is broken." {
+		t.Fatalf("operation: %+v (error %+v)", op, op.Error)
+	}
+	ws := waitStatus(t, h, a.Workspace.ID, "failed", 10*time.Second)
+	if ws.StatusReason != "The image is broken." {
+		t.Errorf("workspace failed with reason %q", ws.StatusReason)
+	}
+}
