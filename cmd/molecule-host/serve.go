@@ -37,7 +37,7 @@ func serve(ctx context.Context, cfg *config) error {
 	if err != nil {
 		return err
 	}
-	st, stopDB, err := openStore(ctx, cfg, log)
+	st, stopDB, dbFatal, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -96,10 +96,13 @@ func serve(ctx context.Context, cfg *config) error {
 		}
 	}
 
+	var exitErr error
 	select {
 	case <-ctx.Done():
 	case err := <-srvErr:
 		return err
+	case exitErr = <-dbFatal:
+		log.Error("database lost", "err", exitErr)
 	}
 	log.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
@@ -110,23 +113,28 @@ func serve(ctx context.Context, cfg *config) error {
 	if err := st.StopOperations(shutCtx); err != nil {
 		log.Warn("stopping operation workers", "err", err)
 	}
-	return nil
+	return exitErr
 }
 
 // openStore connects to MOLECULE_DATABASE_URL or starts the embedded
-// cluster, then opens (and migrates) the store.
-func openStore(ctx context.Context, cfg *config, log *slog.Logger) (*store.Store, func(), error) {
-	dsn, stop := cfg.DatabaseURL, func() {}
+// cluster (supervised until ctx ends), then opens (and migrates) the store.
+// The returned channel reports a failure the host cannot recover from.
+func openStore(ctx context.Context, cfg *config, log *slog.Logger) (*store.Store, func(), <-chan error, error) {
+	dsn, stop, fatal := cfg.DatabaseURL, func() {}, make(<-chan error)
 	if dsn == "" {
-		pg, err := pgembed.Start(ctx, pgembed.Config{DataDir: filepath.Join(cfg.DataDir, "postgres"), Logger: log})
+		pg, err := startEmbedded(ctx, pgembed.Config{DataDir: filepath.Join(cfg.DataDir, "postgres"), Logger: log}, log)
 		if err != nil {
-			return nil, nil, fmt.Errorf("embedded postgres: %w", err)
+			return nil, nil, nil, fmt.Errorf("embedded postgres: %w", err)
 		}
-		dsn = pg.URL()
+		superviseCtx, cancel := context.WithCancel(ctx)
+		go pg.supervise(superviseCtx)
+		dsn, fatal = pg.url(), pg.fail
 		stop = func() {
+			cancel()
+			<-pg.done
 			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if err := pg.Stop(sctx); err != nil {
+			if err := pg.stop(sctx); err != nil {
 				log.Warn("stopping embedded postgres", "err", err)
 			}
 		}
@@ -134,14 +142,14 @@ func openStore(ctx context.Context, cfg *config, log *slog.Logger) (*store.Store
 	st, err := store.Open(ctx, dsn, store.Options{Logger: log, RescueAfter: cfg.OperationRescue, MaxAttempts: maxAttempts})
 	if err != nil {
 		stop()
-		return nil, nil, fmt.Errorf("store: %w", err)
+		return nil, nil, nil, fmt.Errorf("store: %w", err)
 	}
-	return st, stop, nil
+	return st, stop, fatal, nil
 }
 
 func migrate(ctx context.Context, cfg *config) error {
 	log := newLogger(cfg.LogLevel)
-	st, stop, err := openStore(ctx, cfg, log)
+	st, stop, _, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
