@@ -23,17 +23,26 @@ import (
 	"github.com/molecule-ai/molecule-host/sdk"
 )
 
-// Store is what lifecycle needs from host/store.
+// Store is what lifecycle needs from host/store: its workspaces and its
+// operations.
 type Store interface {
+	workspaceStore
+	operationStore
+}
+
+type workspaceStore interface {
 	CreateWorkspace(ctx context.Context, ws *host.Workspace, op *host.Operation) error
 	GetWorkspace(ctx context.Context, id string) (*host.Workspace, error)
-	EnqueueOperation(ctx context.Context, op *host.Operation) error
-	GetOperation(ctx context.Context, id string) (*host.Operation, error)
-	UpdateOperation(ctx context.Context, op *host.Operation) error
 	Transition(ctx context.Context, id string, ch host.StatusChange) (host.Status, error)
 	SaveBackendState(ctx context.Context, id string, data []byte, version int64, address string) error
 	SetAgentToken(ctx context.Context, workspaceID string, digest []byte) error
 	RevokeAgentToken(ctx context.Context, workspaceID string) error
+}
+
+type operationStore interface {
+	EnqueueOperation(ctx context.Context, op *host.Operation) error
+	GetOperation(ctx context.Context, id string) (*host.Operation, error)
+	UpdateOperation(ctx context.Context, op *host.Operation) error
 }
 
 // Config holds the host settings the lifecycle needs.
