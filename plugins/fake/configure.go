@@ -22,7 +22,7 @@ type config struct {
 }
 
 // Configure applies state_dir and fault_file, takes the agents lock when it
-// is free and, holding it, restarts the simulated agents of workspaces
+// is free and, holding it, restarts the agents of workspaces
 // recorded running (after a plugin restart). Returns KindInvalid naming
 // each bad key.
 func (b *Backend) Configure(ctx context.Context, req *sdk.ConfigureRequest) (*sdk.ConfigureResponse, error) {

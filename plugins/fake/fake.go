@@ -1,16 +1,17 @@
 // Package fake is an in-memory-model backend for host logic tests that is
 // nonetheless a faithful substrate: each workspace is a JSON record on disk
-// (so a plugin crash or restart loses nothing), Start runs a simulated
-// workspace agent that registers, reports its applied config and heartbeats
-// to the host like molecule-agent does, and faults (fail, hang, crash, slow)
+// (so a plugin crash or restart loses nothing), Start runs the real
+// workspace agent (package agent) in the plugin process, which registers,
+// reports its applied config and heartbeats exactly as in a container, and
+// faults (fail, hang, crash, slow)
 // are injected per verb from a file re-read on every call.
 //
 // The records live in <state_dir>/workspace-<id>.json. Only the instance
-// holding <state_dir>/agents.lock runs simulated agents; another instance
+// holding <state_dir>/agents.lock runs the agents; another instance
 // sharing the state dir (a conformance observer) serves every verb from the
 // records on disk.
 //
-// It imports sdk, sdk/pluginrpc and agentapi only, never host/...,
+// It imports sdk, sdk/pluginrpc, agent and agentapi only, never host/...,
 // conformance or another plugin.
 package fake
 
@@ -35,9 +36,9 @@ type Backend struct {
 	log hclog.Logger
 
 	mu     sync.Mutex
-	cfg    *config           // nil until Configure succeeds
-	lock   *dirLock          // agents.lock, held when this instance runs agents
-	agents map[string]*agent // running simulated agents by workspace id
+	cfg    *config              // nil until Configure succeeds
+	lock   *dirLock             // agents.lock, held when this instance runs agents
+	agents map[string]*simAgent // running agents by workspace id
 	store  *store
 }
 
@@ -48,7 +49,7 @@ var (
 
 // New returns an unconfigured fake backend.
 func New() *Backend {
-	return &Backend{log: pluginrpc.Logger().Named(Name), agents: map[string]*agent{}}
+	return &Backend{log: pluginrpc.Logger().Named(Name), agents: map[string]*simAgent{}}
 }
 
 // Manifest describes the fake; it never fails and needs no Configure.
@@ -57,17 +58,17 @@ func (b *Backend) Manifest(context.Context) (*sdk.Manifest, error) {
 		Name:            Name,
 		Version:         Version,
 		ProtocolVersion: sdk.ProtocolVersion,
-		Description:     "An in-memory-model substrate for host tests: JSON records on disk and a simulated agent per workspace.",
+		Description:     "An in-memory-model substrate for host tests: JSON records on disk and the real workspace agent, in-process, per workspace.",
 		Features: map[string]sdk.Feature{
-			sdk.FeatureCreate:         {Note: "writes the workspace record and starts a simulated agent"},
-			sdk.FeatureStart:          {Note: "marks the record running and starts a simulated agent"},
-			sdk.FeatureStop:           {Note: "stops the simulated agent and marks the record stopped"},
-			sdk.FeatureRestart:        {Note: "stop then start; the agent re-reports the config from the request"},
+			sdk.FeatureCreate:         {Note: "writes the workspace record and runs the workspace agent in the plugin process"},
+			sdk.FeatureStart:          {Note: "marks the record running and runs the workspace agent again"},
+			sdk.FeatureStop:           {Note: "stops the agent and marks the record stopped"},
+			sdk.FeatureRestart:        {Note: "stop then start; the agent boots with the config files of the new request"},
 			sdk.FeatureDelete:         {Note: "stops the agent and removes the workspace record"},
 			sdk.FeatureStatus:         {Note: "reads the workspace records from disk in one batch"},
-			sdk.FeatureReady:          {Note: "the simulated agent registers and reports config_applied"},
-			sdk.FeatureConfigDelivery: {Note: "config files are in the record before the agent starts", Attributes: map[string]string{sdk.AttrConfigDelivery: "sync"}},
-			sdk.FeatureBootLog:        {Note: "boot lines recorded in the workspace record, followed by polling it"},
+			sdk.FeatureReady:          {Note: "agent register + config hash boot event (hash of the files written for it)"},
+			sdk.FeatureConfigDelivery: {Note: "config files written to the agent's config dir before it starts", Attributes: map[string]string{sdk.AttrConfigDelivery: "sync"}},
+			sdk.FeatureBootLog:        {Note: "the agent's boot log, recorded in the workspace record and followed by polling it"},
 			sdk.FeatureOrphans:        {Note: "lists the workspace records in the state dir"},
 		},
 		Config: []sdk.ConfigField{
@@ -100,7 +101,7 @@ func (b *Backend) begin(ctx context.Context, op string) (*store, error) {
 	return st, nil
 }
 
-// Close stops this instance's simulated agents and releases the agents
+// Close stops this instance's agents and releases the agents
 // lock, as a plugin process exit would; the records stay. The Backend is
 // unconfigured afterwards.
 func (b *Backend) Close() error {

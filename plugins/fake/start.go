@@ -37,8 +37,7 @@ func (b *Backend) Start(ctx context.Context, req *sdk.StartRequest) (*sdk.StartR
 	resp := &sdk.StartResponse{State: sdk.BackendState{Data: []byte(req.WorkspaceID), Version: stateVersion}, Address: address}
 	same := prev != nil && prev.State == sdk.RunStateRunning && sameBoot(prev, req)
 	if a := b.agents[req.WorkspaceID]; same && a != nil && a.alive() {
-		a.reannounce()
-		return resp, nil
+		return resp, nil // the same boot is running: nothing to do
 	}
 	var r *record
 	err = st.update(req.WorkspaceID, func(*record) *record {
