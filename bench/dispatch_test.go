@@ -19,21 +19,15 @@ import (
 	"github.com/molecule-ai/molecule-host/bench"
 	"github.com/molecule-ai/molecule-host/host"
 	"github.com/molecule-ai/molecule-host/host/dispatch"
-	"github.com/molecule-ai/molecule-host/host/hosttest"
 	"github.com/molecule-ai/molecule-host/host/pluginmgr"
+	"github.com/molecule-ai/molecule-host/internal/plugintest"
 )
 
 // buildTo compiles pkg into dir.
 func buildTo(tb testing.TB, dir, pkg string) string {
 	tb.Helper()
-	root, err := hosttest.ModuleRoot()
-	if err != nil {
+	if err := plugintest.Build(dir, pkg); err != nil {
 		tb.Fatal(err)
-	}
-	cmd := exec.Command("go", "build", "-o", dir+"/", pkg)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("go build %s: %v\n%s", pkg, err, out)
 	}
 	return filepath.Join(dir, filepath.Base(pkg))
 }

@@ -10,18 +10,18 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/molecule-ai/molecule-host/internal/plugintest"
 )
 
 // mustBuild builds the agent binary once per test.
 func mustBuild(tb testing.TB) string {
 	tb.Helper()
-	bin := filepath.Join(tb.TempDir(), "molecule-agent")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("go build: %v\n%s", err, out)
+	dir := tb.TempDir()
+	if err := plugintest.Build(dir, "./cmd/molecule-agent"); err != nil {
+		tb.Fatal(err)
 	}
-	return bin
+	return filepath.Join(dir, "molecule-agent")
 }
 
 func TestBinary(t *testing.T) {

@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -21,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/molecule-ai/molecule-host/internal/plugintest"
 )
 
 var (
@@ -84,35 +85,10 @@ func buildPlugin(dir, pkg string) error {
 	return o.err
 }
 
-func goBuild(out, pkg string) error {
-	root, err := ModuleRoot()
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
-	}
-	cmd := exec.Command("go", "build", "-o", out+"/", pkg)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
-	}
-	return nil
-}
+func goBuild(out, pkg string) error { return plugintest.Build(out, pkg) }
 
 // ModuleRoot returns the directory of this module's go.mod.
-func ModuleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", err
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", fmt.Errorf("not inside the module")
-	}
-	return filepath.Dir(gomod), nil
-}
+func ModuleRoot() (string, error) { return plugintest.ModuleRoot() }
 
 // Options configure a host.
 type Options struct {

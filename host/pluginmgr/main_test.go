@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/molecule-ai/molecule-host/host/pluginmgr"
+	"github.com/molecule-ai/molecule-host/internal/plugintest"
 	"github.com/molecule-ai/molecule-host/sdk"
 )
 
@@ -26,35 +26,12 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "pluginmgr-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+	dir, cleanup := plugintest.MainBuild("./cmd/molecule-backend-fake", "./host/pluginmgr/testdata/hostsim")
 	fakeBin = filepath.Join(dir, "molecule-backend-fake")
 	hostsimBin = filepath.Join(dir, "hostsim")
-	builds := [][2]string{
-		{fakeBin, "github.com/molecule-ai/molecule-host/cmd/molecule-backend-fake"},
-		{hostsimBin, "./testdata/hostsim"},
-	}
-	for _, b := range builds {
-		out, err := exec.Command(goTool(), "build", "-o", b[0], b[1]).CombinedOutput()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", b[1], err, out)
-			os.RemoveAll(dir)
-			os.Exit(1)
-		}
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
-}
-
-func goTool() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return "/usr/local/go/bin/go"
 }
 
 // pluginEnv is one test's plugin directory, data directory and fault file.

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/molecule-ai/molecule-host/agentapi"
+	"github.com/molecule-ai/molecule-host/internal/plugintest"
 	"github.com/molecule-ai/molecule-host/plugins/cp"
 	"github.com/molecule-ai/molecule-host/plugins/cp/cplocal"
 	"github.com/molecule-ai/molecule-host/sdk"
@@ -31,20 +31,10 @@ const (
 var binDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "cp-test-bin")
-	if err != nil {
-		panic(err)
-	}
+	dir, cleanup := plugintest.MainBuild("./cmd/molecule-agent", "./cmd/molecule-backend-cp", "./cmd/molecule-cp-local")
 	binDir = dir
-	for _, pkg := range []string{"../../cmd/molecule-agent", "../../cmd/molecule-backend-cp", "../../cmd/molecule-cp-local"} {
-		out, err := exec.Command("go", "build", "-o", dir+"/", pkg).CombinedOutput()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pkg, err, out)
-			os.Exit(1)
-		}
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 

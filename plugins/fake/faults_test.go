@@ -2,20 +2,14 @@ package fake_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/go-plugin"
-
+	"github.com/molecule-ai/molecule-host/internal/plugintest"
 	"github.com/molecule-ai/molecule-host/sdk"
 	"github.com/molecule-ai/molecule-host/sdk/pluginrpc"
 )
@@ -25,20 +19,10 @@ import (
 var fakeBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "fake-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+	dir, cleanup := plugintest.MainBuild("./cmd/molecule-backend-fake")
 	fakeBin = filepath.Join(dir, "molecule-backend-fake")
-	build := exec.Command("go", "build", "-o", fakeBin, "github.com/molecule-ai/molecule-host/cmd/molecule-backend-fake")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "build fake plugin: %v\n", err)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 
@@ -146,24 +130,6 @@ func TestFaultCrashOnce(t *testing.T) {
 
 func mustLaunch(tb testing.TB) sdk.Backend {
 	tb.Helper()
-	data, err := os.ReadFile(fakeBin)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	sum := sha256.Sum256(data)
-	c := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  pluginrpc.Handshake,
-		VersionedPlugins: pluginrpc.VersionedPlugins(),
-		Cmd:              exec.Command(fakeBin),
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		AutoMTLS:         true,
-		SecureConfig:     &plugin.SecureConfig{Checksum: sum[:], Hash: sha256.New()},
-		Logger:           hclog.New(&hclog.LoggerOptions{Name: "host", Output: io.Discard}),
-	})
-	tb.Cleanup(c.Kill)
-	b, err := pluginrpc.Dispense(c)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	_, b := plugintest.Launch(tb, fakeBin)
 	return b
 }

@@ -2,25 +2,21 @@ package pluginrpc_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/molecule-ai/molecule-host/agentapi"
+	"github.com/molecule-ai/molecule-host/internal/plugintest"
 	"github.com/molecule-ai/molecule-host/sdk"
 	"github.com/molecule-ai/molecule-host/sdk/pluginrpc"
 )
@@ -29,52 +25,17 @@ import (
 var fakeBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "pluginrpc-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+	dir, cleanup := plugintest.MainBuild("./cmd/molecule-backend-fake")
 	fakeBin = filepath.Join(dir, "molecule-backend-fake")
-	build := exec.Command("go", "build", "-o", fakeBin, "github.com/molecule-ai/molecule-host/cmd/molecule-backend-fake")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "build fake plugin: %v\n", err)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 
-// mustLaunch starts path as a plugin the way a host does: checksum
-// verified, AutoMTLS, gRPC only.
+// mustLaunch starts path as a plugin the way a host does.
 func mustLaunch(tb testing.TB, path string) (*plugin.Client, sdk.Backend) {
 	tb.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	h := sha256.New()
-	_, err = io.Copy(h, f)
-	f.Close()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  pluginrpc.Handshake,
-		VersionedPlugins: pluginrpc.VersionedPlugins(),
-		Cmd:              exec.Command(path),
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		AutoMTLS:         true,
-		SecureConfig:     &plugin.SecureConfig{Checksum: h.Sum(nil), Hash: sha256.New()},
-		Logger:           hclog.New(&hclog.LoggerOptions{Name: "host", Output: io.Discard}),
-	})
-	tb.Cleanup(c.Kill)
-	b, err := pluginrpc.Dispense(c)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return c, b
+	return plugintest.Launch(tb, path)
 }
 
 // registry is a stand-in for the host's /registry routes that records the
