@@ -8,14 +8,14 @@ import (
 	"github.com/molecule-ai/molecule-host/sdk"
 )
 
-// address is where every simulated agent listens.
+// address is where every workspace agent of the fake listens.
 const address = "127.0.0.1"
 
 // stateVersion is the schema version of the BackendState the fake returns.
 const stateVersion = 1
 
 // Start creates or starts the workspace: it records the request, marks the
-// record running and starts a simulated agent. Idempotent: repeating the
+// record running and starts the workspace agent. Idempotent: repeating the
 // same request on a running workspace starts no second agent (the running
 // one re-announces itself); a changed request (new host URL, token, env or
 // config) restarts the agent as a new boot. Returns KindInvalid for a bad
@@ -56,7 +56,7 @@ func checkStart(req *sdk.StartRequest) error {
 		return err
 	}
 	if req.HostURL == "" {
-		return sdk.Invalid("start", "The start request has no host URL.", sdk.FieldError{Path: "host_url", Message: "host_url is required: the simulated agent registers there"})
+		return sdk.Invalid("start", "The start request has no host URL.", sdk.FieldError{Path: "host_url", Message: "host_url is required: the workspace agent registers there"})
 	}
 	return nil
 }

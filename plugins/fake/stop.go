@@ -6,7 +6,7 @@ import (
 	"github.com/molecule-ai/molecule-host/sdk"
 )
 
-// Stop stops the simulated agent and marks the record stopped, keeping it.
+// Stop stops the workspace agent and marks the record stopped, keeping it.
 // Idempotent: a stopped or unknown workspace is a success. Returns
 // KindInvalid for a bad workspace id.
 func (b *Backend) Stop(ctx context.Context, req *sdk.StopRequest) (*sdk.StopResponse, error) {

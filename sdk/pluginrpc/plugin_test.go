@@ -102,7 +102,7 @@ func TestRealPluginProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the simulated agent to register", func() bool { return reg.saw(agentapi.PathRegister + " Bearer tok-1") })
+	waitFor(t, "the fake's agent to register", func() bool { return reg.saw(agentapi.PathRegister + " Bearer tok-1") })
 
 	pid := c.ReattachConfig().Pid
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
