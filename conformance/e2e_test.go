@@ -1,11 +1,11 @@
 package conformance_test
 
 import (
+	"github.com/molecule-ai/molecule-host/internal/plugintest"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -37,16 +37,8 @@ func TestMain(m *testing.M) {
 }
 
 func buildBinaries(dir string) error {
-	for out, pkg := range map[string]string{
-		"molecule-host":         "../cmd/molecule-host",
-		"molecule-backend-fake": "../cmd/molecule-backend-fake",
-	} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, out), pkg)
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
-		}
-	}
-	return nil
+	return plugintest.Build(dir, "./cmd/molecule-host", "./cmd/molecule-backend-fake",
+		"./internal/plugintest/testdata/molecule-backend-nologs")
 }
 
 func mustBinaries(tb testing.TB) {
@@ -59,16 +51,23 @@ func mustBinaries(tb testing.TB) {
 // runFake runs the suite against the real fake plugin through a real host.
 func runFake(tb testing.TB, filter string, extra map[string]string) (*conformance.Results, string) {
 	tb.Helper()
+	return runPlugin(tb, "fake", filter, extra)
+}
+
+// runPlugin runs the suite against the named test plugin (the fake, or the
+// fake without its logs verb, "nologs") through a real host.
+func runPlugin(tb testing.TB, name, filter string, extra map[string]string) (*conformance.Results, string) {
+	tb.Helper()
 	mustBinaries(tb)
 	out := tb.TempDir()
-	cfg := map[string]string{"state_dir": conformance.TmpPlaceholder + "/fake-state"}
+	cfg := map[string]string{"state_dir": conformance.TmpPlaceholder + "/" + name + "-state"}
 	for k, v := range extra {
 		cfg[k] = v
 	}
 	c := conformance.Config{
-		Plugins:       []string{filepath.Join(bins, "molecule-backend-fake")},
+		Plugins:       []string{filepath.Join(bins, "molecule-backend-"+name)},
 		HostBinary:    filepath.Join(bins, "molecule-host"),
-		BackendConfig: map[string]map[string]string{"fake": cfg},
+		BackendConfig: map[string]map[string]string{name: cfg},
 		OutDir:        out,
 		Timeout:       60 * time.Second,
 		Progress:      testWriter{tb},
@@ -82,8 +81,8 @@ func runFake(tb testing.TB, filter string, extra map[string]string) (*conformanc
 	if err != nil {
 		tb.Fatalf("run: %v", err)
 	}
-	if len(results) != 1 || results[0].Backend.Name != "fake" {
-		tb.Fatalf("got %d results, want one for fake", len(results))
+	if len(results) != 1 || results[0].Backend.Name != name {
+		tb.Fatalf("got %d results, want one for %s", len(results), name)
 	}
 	return results[0], out
 }
@@ -150,6 +149,49 @@ func TestSuiteDetectsBrokenBackend(t *testing.T) {
 	}
 	if _, ok := r.Result("lifecycle.create"); ok {
 		t.Error("--run filter ignored: lifecycle.create ran")
+	}
+}
+
+// TestUndeclaredFeatureIsNotRun runs a backend that lacks the logs verb
+// (and so cannot declare the boot log): that scenario is skipped, not run
+// and not failed, the run passes, and the matrix shows the row as the other
+// backend's only, not as parity.
+func TestUndeclaredFeatureIsNotRun(t *testing.T) {
+	filter := `^(lifecycle\.create|bootstrap\.boot_log)$`
+	nologs, dirN := runPlugin(t, "nologs", filter, nil)
+	if nologs.Failed() {
+		t.Fatalf("a backend that declares less failed the suite: %+v", nologs.Scenarios)
+	}
+	if s, ok := nologs.Result("bootstrap.boot_log"); !ok || s.Outcome != conformance.OutcomeSkip {
+		t.Errorf("boot log on a backend without logs: %+v, want %s", s, conformance.OutcomeSkip)
+	}
+	if s, ok := nologs.Result("lifecycle.create"); !ok || s.Outcome != conformance.OutcomePass {
+		t.Errorf("create: %+v, want pass", s)
+	}
+	_, dirF := runFake(t, filter, nil)
+	var all []*conformance.Results
+	for _, dir := range []string{dirF, dirN} {
+		rs, err := conformance.ReadResultsDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, rs...)
+	}
+	md, err := conformance.Matrix{Results: all}.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var row string
+	for _, l := range strings.Split(string(md), "\n") {
+		if strings.HasPrefix(l, "|") && strings.Contains(l, "`bootstrap.boot_log`") {
+			row = l
+		}
+	}
+	if !strings.Contains(row, "fake-only") || strings.Contains(row, "parity") {
+		t.Errorf("boot log row %q, want fake-only", row)
+	}
+	if !strings.Contains(string(md), "nologs does not declare it") {
+		t.Error("the missing cell is not among the drift risks")
 	}
 }
 

@@ -63,7 +63,7 @@ func TestBadRequests(t *testing.T) {
 // TestUndeclaredVerbIs501 loads a backend without the logs verb: asking for
 // a boot log is a 501 naming the backend, not a 500 and not a plugin call.
 func TestUndeclaredVerbIs501(t *testing.T) {
-	hosttest.Build(t, "molecule-backend-fake", "./host/e2e/testdata/molecule-backend-nologs")
+	hosttest.Build(t, "molecule-backend-fake", "./internal/plugintest/testdata/molecule-backend-nologs")
 	d := t.TempDir()
 	_ = os.Chmod(d, 0o755)
 	h := hosttest.Start(t, hosttest.Options{Plugins: []string{"molecule-backend-nologs"}, DataDir: d,
