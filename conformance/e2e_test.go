@@ -1,10 +1,10 @@
 package conformance_test
 
 import (
-	"github.com/molecule-ai/molecule-host/internal/plugintest"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/molecule-ai/molecule-host/internal/plugintest"
 	"os"
 	"path/filepath"
 	"regexp"
