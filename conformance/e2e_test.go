@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/molecule-ai/molecule-host/internal/plugintest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/molecule-ai/molecule-host/conformance"
+	"github.com/molecule-ai/molecule-host/internal/plugintest"
 	"github.com/molecule-ai/molecule-host/sdk"
 )
 
