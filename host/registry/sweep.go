@@ -17,14 +17,20 @@ type SweepStore interface {
 	ListProvisionExpired(ctx context.Context) ([]string, error)
 	ListWorkspaces(ctx context.Context, f store.ListFilter) ([]*host.Workspace, error)
 	Transition(ctx context.Context, id string, ch host.StatusChange) (host.Status, error)
+	FailAbandonedOperations(ctx context.Context, minAge time.Duration) ([]string, error)
 }
+
+// abandonedEvery is how often the sweeper looks for abandoned operations
+// (a query over the job table, so less often than the status sweeps).
+const abandonedEvery = 30 * time.Second
 
 // Sweeper turns silence into status on a timer.
 type Sweeper struct {
-	store    SweepStore
-	dispatch *dispatch.Dispatcher
-	ttl      time.Duration
-	log      *slog.Logger
+	store         SweepStore
+	dispatch      *dispatch.Dispatcher
+	ttl           time.Duration
+	log           *slog.Logger
+	lastAbandoned time.Time
 }
 
 // NewSweeper returns a Sweeper with liveness TTL ttl.
@@ -63,6 +69,17 @@ func (s *Sweeper) Sweep(ctx context.Context) {
 		From:   []host.Status{host.StatusOnline, host.StatusDegraded}})
 
 	s.sweepBackends(ctx)
+
+	if time.Since(s.lastAbandoned) >= abandonedEvery {
+		s.lastAbandoned = time.Now()
+		ids, err := s.store.FailAbandonedOperations(ctx, time.Minute)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("abandoned operations sweep", "err", err)
+		}
+		for _, id := range ids {
+			s.log.Warn("operation abandoned by its job; failed it", "operation", id)
+		}
+	}
 }
 
 func (s *Sweeper) apply(ctx context.Context, ids []string, err error, ch host.StatusChange) {
