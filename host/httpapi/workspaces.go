@@ -88,6 +88,10 @@ func (s *Server) patchWorkspace(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if ws.Status == host.StatusRemoved {
+		s.writeError(w, r, sdk.Errorf(sdk.KindConflict, "update", "Workspace %s has been removed.", ws.ID))
+		return
+	}
 	if b.Config != nil {
 		if fields := lifecycle.ValidateConfig(*b.Config); len(fields) > 0 {
 			s.writeError(w, r, sdk.Invalid("update", "The config is invalid.", fields...))
