@@ -67,6 +67,14 @@ func TestLifecycleOnFake(t *testing.T) {
 
 	act("delete", "DELETE")
 	waitStatus(t, h, a.Workspace.ID, "removed", 10*time.Second)
+	for _, verb := range []string{"start", "restart"} {
+		if st := h.Do("POST", "/workspaces/"+a.Workspace.ID+"/"+verb, nil, nil); st != 409 {
+			t.Errorf("%s of a removed workspace: status %d, want 409", verb, st)
+		}
+	}
+	if st := h.Do("PATCH", "/workspaces/"+a.Workspace.ID, map[string]any{"config": map[string]string{}}, nil); st != 409 {
+		t.Errorf("patch of a removed workspace: status %d, want 409", st)
+	}
 	var orphans struct {
 		Orphans []map[string]any `json:"orphans"`
 	}
