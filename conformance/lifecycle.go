@@ -51,16 +51,10 @@ func startScenario(ctx context.Context, t *T) error {
 	if err != nil {
 		return err
 	}
-	if err := t.verb(ctx, w.ID, "stop"); err != nil {
+	if err := t.verbTo(ctx, w.ID, "stop", "stopped"); err != nil {
 		return err
 	}
-	if _, err := t.waitStatus(ctx, w.ID, "stopped"); err != nil {
-		return err
-	}
-	if err := t.verb(ctx, w.ID, "start"); err != nil {
-		return err
-	}
-	if _, err := t.waitStatus(ctx, w.ID, "online"); err != nil {
+	if err := t.verbTo(ctx, w.ID, "start", "online"); err != nil {
 		return err
 	}
 	return t.waitSubstrate(ctx, w.ID, sdk.RunStateRunning)
@@ -73,10 +67,7 @@ func stopScenario(ctx context.Context, t *T) error {
 	if err != nil {
 		return err
 	}
-	if err := t.verb(ctx, w.ID, "stop"); err != nil {
-		return err
-	}
-	if _, err := t.waitStatus(ctx, w.ID, "stopped"); err != nil {
+	if err := t.verbTo(ctx, w.ID, "stop", "stopped"); err != nil {
 		return err
 	}
 	s, err := t.substrate(ctx, w.ID)

@@ -177,6 +177,15 @@ func (t *T) online(ctx context.Context, prefix string, config map[string]string)
 
 // verb posts start, stop or restart, retrying while another operation is in
 // flight, and waits for the operation to succeed.
+// verbTo runs verb on the workspace and waits until it reaches status.
+func (t *T) verbTo(ctx context.Context, id, verb, status string) error {
+	if err := t.verb(ctx, id, verb); err != nil {
+		return err
+	}
+	_, err := t.waitStatus(ctx, id, status)
+	return err
+}
+
 func (t *T) verb(ctx context.Context, id, verb string) error {
 	var a *Accepted
 	err := retryConflict(ctx, func() error {
