@@ -102,3 +102,29 @@ func TestChecksumMismatchRefused(t *testing.T) {
 		t.Fatalf("plugins verify accepted a tampered plugin: err=%v\n%s", err, out)
 	}
 }
+
+// TestWaitForStatus: GET /workspaces/{id}?wait=STATUS holds the request
+// until the workspace has the status, answers at the timeout otherwise,
+// and refuses a status that does not exist.
+func TestWaitForStatus(t *testing.T) {
+	h, _ := startFake(t, "")
+	a := create(t, h, "waiter", nil)
+	var ws workspace
+	if st := h.Do("GET", "/workspaces/"+a.Workspace.ID+"?wait=online&timeout=60s", nil, &ws); st != 200 || ws.Status != "online" {
+		t.Fatalf("wait for online: status %d, workspace %s", st, ws.Status)
+	}
+	start := time.Now()
+	if st := h.Do("GET", "/workspaces/"+a.Workspace.ID+"?wait=stopped&timeout=300ms", nil, &ws); st != 200 || ws.Status != "online" {
+		t.Fatalf("wait that times out: status %d, workspace %s", st, ws.Status)
+	}
+	if d := time.Since(start); d < 300*time.Millisecond || d > 10*time.Second {
+		t.Errorf("a 300ms wait took %s", d)
+	}
+	var e apiError
+	if st := h.Do("GET", "/workspaces/"+a.Workspace.ID+"?wait=asleep", nil, &e); st != 400 || e.Error.Fields[0].Path != "wait" {
+		t.Errorf("bad wait: status %d, %+v", st, e.Error)
+	}
+	if st := h.Do("GET", "/workspaces/"+a.Workspace.ID+"?wait=online&timeout=1h", nil, &e); st != 400 || e.Error.Fields[0].Path != "timeout" {
+		t.Errorf("too long a timeout: status %d, %+v", st, e.Error)
+	}
+}

@@ -41,6 +41,9 @@ type Reader interface {
 	GetOperation(ctx context.Context, id string) (*host.Operation, error)
 	ListOperations(ctx context.Context, workspaceID string) ([]*host.Operation, error)
 	Ping(ctx context.Context) error
+	// WatchStatus signals each status change of a workspace made by this
+	// host; stop ends the watch.
+	WatchStatus(id string) (changed <-chan struct{}, stop func())
 }
 
 // Registry handles the workspace agents' calls.

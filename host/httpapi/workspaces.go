@@ -67,6 +67,10 @@ func (s *Server) workspace(w http.ResponseWriter, r *http.Request) (*host.Worksp
 }
 
 func (s *Server) getWorkspace(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("wait") != "" {
+		s.waitWorkspace(w, r)
+		return
+	}
 	if ws, ok := s.workspace(w, r); ok {
 		writeJSON(w, http.StatusOK, toWorkspace(ws))
 	}

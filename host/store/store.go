@@ -80,6 +80,8 @@ type Store struct {
 
 	mu     sync.Mutex
 	worker *runner // the running operation executor, if any
+
+	watch watchers // status waiters (GET /workspaces/{id}?wait=...)
 }
 
 // Open connects to dsn, applies the schema migrations (tern, under an

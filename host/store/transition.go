@@ -59,5 +59,6 @@ func (s *Store) Transition(ctx context.Context, id string, ch host.StatusChange)
 	if err != nil {
 		return "", err
 	}
+	s.watch.notify(id)
 	return from, nil
 }
