@@ -92,7 +92,8 @@ func waitStatus(t *testing.T, h *hosttest.Host, id, want string, timeout time.Du
 	var ws workspace
 	hosttest.Eventually(t, timeout, func() (bool, string) {
 		ws = workspace{}
-		h.Do("GET", "/workspaces/"+id, nil, &ws)
+		// The host holds the request until the status is reached (or 5s).
+		h.Do("GET", "/workspaces/"+id+"?wait="+want+"&timeout=5s", nil, &ws)
 		return ws.Status == want, fmt.Sprintf("workspace %s is %s (%s), want %s", id, ws.Status, ws.StatusReason, want)
 	})
 	return ws
