@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -76,24 +77,12 @@ func checkPath(p string) string {
 	if !pathRE.MatchString(p) || len(p) > 255 {
 		return "file path must be relative, slash-separated, of letters, digits, '.', '_' and '-'"
 	}
-	for _, seg := range splitPath(p) {
+	for _, seg := range strings.Split(p, "/") {
 		if seg == "." || seg == ".." {
 			return "file path must not contain '.' or '..' segments"
 		}
 	}
 	return ""
-}
-
-func splitPath(p string) []string {
-	var segs []string
-	start := 0
-	for i := 0; i <= len(p); i++ {
-		if i == len(p) || p[i] == '/' {
-			segs = append(segs, p[start:i])
-			start = i + 1
-		}
-	}
-	return segs
 }
 
 // Create validates req, checks that its backend is loaded and reachable,
