@@ -3,7 +3,6 @@ package cp
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -108,7 +107,6 @@ type config struct {
 	orgID          string
 	requestTimeout time.Duration
 	maxRetries     int
-	httpClient     *http.Client
 }
 
 func parseConfig(m map[string]string) (config, error) {

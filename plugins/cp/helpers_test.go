@@ -145,16 +145,6 @@ func waitFor(tb testing.TB, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-// instanceOf returns the CP's record of ws.
-func (e *cpEnv) instanceOf(ws string) (cplocal.Instance, bool) {
-	for _, in := range e.srv.Instances() {
-		if in.WorkspaceID == ws {
-			return in, true
-		}
-	}
-	return cplocal.Instance{}, false
-}
-
 // agentPIDs returns the pids of running agent processes of instance id.
 func agentPIDs(tb testing.TB, instanceID string) []int {
 	tb.Helper()
