@@ -1,7 +1,6 @@
 package agent_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,13 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/molecule-ai/molecule-host/agent"
 	"github.com/molecule-ai/molecule-host/agentapi"
+	"github.com/molecule-ai/molecule-host/internal/plugintest"
 )
 
 // call is one request the fake host received.
@@ -76,23 +75,6 @@ func mustConfigDir(tb testing.TB, files map[string][]byte) string {
 	return dir
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func startAgent(tb testing.TB, cfg agent.Config) (*agent.Agent, chan error, context.CancelFunc) {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -109,7 +91,7 @@ func startAgent(tb testing.TB, cfg agent.Config) (*agent.Agent, chan error, cont
 func TestRunBootSequence(t *testing.T) {
 	files := map[string][]byte{"runtime.json": []byte(`{"runtime":"echo"}`), "skills/a.md": []byte("# a")}
 	host := mustFakeHost(t, 0)
-	var log syncBuffer
+	var log plugintest.Buffer
 	cfg := agent.Config{
 		WorkspaceID: "ws-1", HostURL: host.URL, Token: "tok", ConfigDir: mustConfigDir(t, files),
 		HeartbeatInterval: 20 * time.Millisecond, Out: &log,
@@ -173,13 +155,7 @@ func mustDecode(tb testing.TB, c call, path string, v any) {
 
 func rpc(tb testing.TB, url, body string) string {
 	tb.Helper()
-	resp, err := http.Post(url+"/", "application/json", strings.NewReader(body))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return string(out)
+	return plugintest.PostJSON(tb, url+"/", body)
 }
 
 func TestRunRetriesWhileHostUnavailable(t *testing.T) {

@@ -110,7 +110,7 @@ type Host struct {
 	PluginDir string
 	cmd       *exec.Cmd
 	done      chan struct{}
-	stderr    *lockedBuffer
+	stderr    *plugintest.Buffer
 	tb        testing.TB
 }
 
@@ -119,7 +119,7 @@ type Host struct {
 func Start(tb testing.TB, opts Options) *Host {
 	tb.Helper()
 	bin := Build(tb)
-	h := &Host{Token: "test-admin-token", DataDir: opts.DataDir, tb: tb, done: make(chan struct{}), stderr: &lockedBuffer{}}
+	h := &Host{Token: "test-admin-token", DataDir: opts.DataDir, tb: tb, done: make(chan struct{}), stderr: &plugintest.Buffer{}}
 	if h.DataDir == "" {
 		h.DataDir = shortTempDir(tb)
 	}
@@ -288,21 +288,4 @@ func must(tb testing.TB, err error) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/molecule-ai/molecule-host/host/pluginmgr"
+	"github.com/molecule-ai/molecule-host/internal/plugintest"
 	"github.com/molecule-ai/molecule-host/sdk"
 )
 
@@ -118,7 +119,7 @@ func TestStartMissingLockFile(t *testing.T) {
 func TestFakeLaunchedAndConfigured(t *testing.T) {
 	t.Setenv("MOLECULE_LOG_LEVEL", "debug") // inherited by the plugin
 	env := mustPluginDir(t, "molecule-backend-fake")
-	logs := &syncBuffer{}
+	logs := &plugintest.Buffer{}
 	logger := hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Trace, Output: logs})
 	m := mustStart(t, env.config(logger))
 

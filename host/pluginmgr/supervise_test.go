@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/molecule-ai/molecule-host/host/pluginmgr"
+	"github.com/molecule-ai/molecule-host/internal/plugintest"
 	"github.com/molecule-ai/molecule-host/sdk"
 )
 
@@ -95,7 +96,7 @@ func TestPluginDiesWithHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr := &syncBuffer{}
+	stderr := &plugintest.Buffer{}
 	cmd.Stderr = stderr
 	cmd.WaitDelay = 5 * time.Second // never hang on a pipe a stray process holds
 	if err := cmd.Start(); err != nil {

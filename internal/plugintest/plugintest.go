@@ -5,13 +5,16 @@
 package plugintest
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
@@ -97,4 +100,48 @@ func Launch(tb testing.TB, path string) (*plugin.Client, sdk.Backend) {
 		tb.Fatalf("launching %s: %v", path, err)
 	}
 	return c, b
+}
+
+// RunWithBinary is a TestMain body for packages that need one of this
+// module's binaries: it builds pkg, stores the binary's path in *path, runs
+// the tests, removes the build and exits with their code.
+func RunWithBinary(m *testing.M, pkg string, path *string) {
+	dir, cleanup := MainBuild(pkg)
+	*path = filepath.Join(dir, filepath.Base(pkg))
+	code := m.Run()
+	cleanup()
+	os.Exit(code)
+}
+
+// Buffer is an io.Writer safe for concurrent writes (a log sink for
+// processes and goroutines under test).
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *Buffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns everything written so far.
+func (l *Buffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// PostJSON posts body to url and returns the answer's body; a transport
+// error fails the test.
+func PostJSON(tb testing.TB, url, body string) string {
+	tb.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return string(out)
 }

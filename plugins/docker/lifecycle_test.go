@@ -2,14 +2,13 @@ package docker_test
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/molecule-ai/molecule-host/agentapi"
+	"github.com/molecule-ai/molecule-host/internal/plugintest"
 	"github.com/molecule-ai/molecule-host/sdk"
 )
 
@@ -51,13 +50,7 @@ func TestStartDeliversConfigBeforeStart(t *testing.T) {
 
 func post(tb testing.TB, url, body string) string {
 	tb.Helper()
-	resp, err := http.Post(url+"/", "application/json", strings.NewReader(body))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return string(out)
+	return plugintest.PostJSON(tb, url+"/", body)
 }
 
 func TestStartIdempotentAndRecreatesOnChange(t *testing.T) {

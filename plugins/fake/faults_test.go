@@ -19,11 +19,7 @@ import (
 var fakeBin string
 
 func TestMain(m *testing.M) {
-	dir, cleanup := plugintest.MainBuild("./cmd/molecule-backend-fake")
-	fakeBin = filepath.Join(dir, "molecule-backend-fake")
-	code := m.Run()
-	cleanup()
-	os.Exit(code)
+	plugintest.RunWithBinary(m, "./cmd/molecule-backend-fake", &fakeBin)
 }
 
 func faultCount(tb testing.TB, dir string) int {

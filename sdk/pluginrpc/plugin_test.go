@@ -6,8 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -25,11 +23,7 @@ import (
 var fakeBin string
 
 func TestMain(m *testing.M) {
-	dir, cleanup := plugintest.MainBuild("./cmd/molecule-backend-fake")
-	fakeBin = filepath.Join(dir, "molecule-backend-fake")
-	code := m.Run()
-	cleanup()
-	os.Exit(code)
+	plugintest.RunWithBinary(m, "./cmd/molecule-backend-fake", &fakeBin)
 }
 
 // mustLaunch starts path as a plugin the way a host does.
