@@ -6,6 +6,7 @@
 package agentapi
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -31,6 +32,47 @@ const (
 	EnvHeartbeatInterval = "MOLECULE_HEARTBEAT_INTERVAL"
 	EnvRuntime           = "MOLECULE_RUNTIME"
 )
+
+// The agent directory: a per-workspace directory the host creates on its
+// machine (sdk.StartRequest.AgentDir). The host serves the agent routes, and
+// nothing else, on HostSocket in it; the agent serves A2A on AgentSocket in
+// it. A container gets the directory mounted at AgentDirInWorkspace and has
+// no network path to the host at all.
+const (
+	AgentDirInWorkspace = "/run/molecule"
+	HostSocket          = "host.sock"
+	AgentSocket         = "agent.sock"
+)
+
+// Unix socket addresses. MOLECULE_HOST_URL may be "unix://" + an absolute
+// socket path (the agent then speaks HTTP over that socket), and
+// MOLECULE_LISTEN_ADDR may be "unix:" + an absolute socket path.
+const (
+	UnixURLScheme  = "unix://"
+	UnixAddrPrefix = "unix:"
+)
+
+// A2A authentication: every call the host makes to the agent's A2A listener
+// carries "Authorization: Bearer <A2ACredential>", and the agent refuses any
+// other caller with 401. The credential is derived from the workspace's
+// agent token, so the agent computes it from its token and the host from the
+// token's digest it stores (a token is never stored): a new token per start
+// is a new credential, and nothing else needs to be delivered or kept.
+
+// TokenDigest is the SHA-256 of an agent token, the form the host stores.
+func TokenDigest(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+// A2ACredential is the bearer credential for the agent's A2A listener of the
+// workspace whose agent token has this digest: hex HMAC-SHA256 keyed by the
+// digest over a fixed label.
+func A2ACredential(tokenDigest []byte) string {
+	m := hmac.New(sha256.New, tokenDigest)
+	m.Write([]byte("molecule a2a credential v1"))
+	return hex.EncodeToString(m.Sum(nil))
+}
 
 // DefaultHeartbeatInterval is how often the agent heartbeats by default.
 const DefaultHeartbeatInterval = 10 * time.Second

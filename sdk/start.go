@@ -24,8 +24,22 @@ type StartRequest struct {
 	// AgentToken is the workspace agent's bearer token for the host's
 	// registry. Never log it.
 	AgentToken string
-	// HostURL is the address the agent reaches the host at.
+	// HostURL is the address the agent reaches the host at over the network
+	// (http://host:port). A backend whose workspaces run on the host's
+	// machine should use AgentDir instead and give the workspace no network
+	// path to the host at all.
 	HostURL string
+	// AgentDir is a directory on the host's machine, private to this
+	// workspace, in which the host serves the agent routes (register,
+	// heartbeat, boot events; nothing else) on the unix socket
+	// agentapi.HostSocket. A backend whose workspaces run on the host's
+	// machine (containers, local processes) makes it the agent's only way to
+	// the host: a container gets it mounted at agentapi.AgentDirInWorkspace
+	// with the agent's host URL "unix://"+that+"/"+agentapi.HostSocket, and
+	// the agent serves A2A on agentapi.AgentSocket in the same directory; the
+	// backend then answers Endpoint "unix:"+AgentDir+"/"+agentapi.AgentSocket.
+	// Empty when the host serves no agent sockets.
+	AgentDir string
 	// State is the backend state the previous verb returned, zero if none.
 	State BackendState
 }
@@ -34,6 +48,15 @@ type StartRequest struct {
 type StartResponse struct {
 	State BackendState
 	// Address is the host (IP or name, no port) the workspace's agent is
-	// reachable at. The host only forwards to agent URLs on this address.
+	// reachable at. Used only when Endpoint is empty: the host then forwards
+	// to the URL the agent registered, provided its host is Address.
 	Address string
+	// Endpoint is the exact address the workspace's agent serves A2A at:
+	// "host:port" for TCP, or "unix:" + StartRequest.AgentDir + "/" +
+	// agentapi.AgentSocket for the agent socket in the workspace's agent
+	// directory. The host forwards A2A calls there and nowhere else: never
+	// to a URL the agent claims, never through a redirect, never to
+	// link-local or metadata addresses, never to another unix path. Every
+	// backend should set it.
+	Endpoint string
 }

@@ -52,7 +52,7 @@ func (c *grpcClient) Start(ctx context.Context, req *sdk.StartRequest) (*sdk.Sta
 	if err != nil {
 		return nil, fromStatus(ctx, "start", err)
 	}
-	return &sdk.StartResponse{State: fromState(resp.GetState()), Address: resp.GetAddress()}, nil
+	return &sdk.StartResponse{State: fromState(resp.GetState()), Address: resp.GetAddress(), Endpoint: resp.GetEndpoint()}, nil
 }
 
 func (c *grpcClient) Stop(ctx context.Context, req *sdk.StopRequest) (*sdk.StopResponse, error) {

@@ -89,7 +89,7 @@ func toStartRequest(r *sdk.StartRequest) *pb.StartRequest {
 		WorkspaceId: r.WorkspaceID, OrgId: r.OrgID, Name: r.Name, Runtime: r.Runtime,
 		Tier: int64(r.Tier), Image: r.Image, Env: r.Env, ConfigFiles: r.ConfigFiles,
 		ConfigHash: r.ConfigHash, AgentToken: r.AgentToken, HostUrl: r.HostURL,
-		State: toState(r.State),
+		State: toState(r.State), AgentDir: r.AgentDir,
 	}
 }
 
@@ -99,6 +99,7 @@ func fromStartRequest(r *pb.StartRequest) *sdk.StartRequest {
 		Runtime: r.GetRuntime(), Tier: int(r.GetTier()), Image: r.GetImage(), Env: r.GetEnv(),
 		ConfigFiles: r.GetConfigFiles(), ConfigHash: r.GetConfigHash(),
 		AgentToken: r.GetAgentToken(), HostURL: r.GetHostUrl(), State: fromState(r.GetState()),
+		AgentDir: r.GetAgentDir(),
 	}
 }
 

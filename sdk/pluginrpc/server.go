@@ -67,7 +67,7 @@ func (s *grpcServer) Start(ctx context.Context, req *pb.StartRequest) (*pb.Start
 	if err != nil {
 		return nil, toStatus("start", err)
 	}
-	return &pb.StartResponse{State: toState(resp.State), Address: resp.Address}, nil
+	return &pb.StartResponse{State: toState(resp.State), Address: resp.Address, Endpoint: resp.Endpoint}, nil
 }
 
 func (s *grpcServer) Stop(ctx context.Context, req *pb.StopRequest) (*pb.StopResponse, error) {

@@ -557,19 +557,24 @@ func (*ConfigureResponse) Descriptor() ([]byte, []int) {
 }
 
 type StartRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	WorkspaceId   string                 `protobuf:"bytes,1,opt,name=workspace_id,json=workspaceId,proto3" json:"workspace_id,omitempty"`
-	OrgId         string                 `protobuf:"bytes,2,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
-	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
-	Runtime       string                 `protobuf:"bytes,4,opt,name=runtime,proto3" json:"runtime,omitempty"`
-	Tier          int64                  `protobuf:"varint,5,opt,name=tier,proto3" json:"tier,omitempty"`
-	Image         string                 `protobuf:"bytes,6,opt,name=image,proto3" json:"image,omitempty"`
-	Env           map[string]string      `protobuf:"bytes,7,rep,name=env,proto3" json:"env,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	ConfigFiles   map[string][]byte      `protobuf:"bytes,8,rep,name=config_files,json=configFiles,proto3" json:"config_files,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	ConfigHash    string                 `protobuf:"bytes,9,opt,name=config_hash,json=configHash,proto3" json:"config_hash,omitempty"`
-	AgentToken    string                 `protobuf:"bytes,10,opt,name=agent_token,json=agentToken,proto3" json:"agent_token,omitempty"`
-	HostUrl       string                 `protobuf:"bytes,11,opt,name=host_url,json=hostUrl,proto3" json:"host_url,omitempty"`
-	State         *BackendState          `protobuf:"bytes,12,opt,name=state,proto3" json:"state,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	WorkspaceId string                 `protobuf:"bytes,1,opt,name=workspace_id,json=workspaceId,proto3" json:"workspace_id,omitempty"`
+	OrgId       string                 `protobuf:"bytes,2,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
+	Name        string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Runtime     string                 `protobuf:"bytes,4,opt,name=runtime,proto3" json:"runtime,omitempty"`
+	Tier        int64                  `protobuf:"varint,5,opt,name=tier,proto3" json:"tier,omitempty"`
+	Image       string                 `protobuf:"bytes,6,opt,name=image,proto3" json:"image,omitempty"`
+	Env         map[string]string      `protobuf:"bytes,7,rep,name=env,proto3" json:"env,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	ConfigFiles map[string][]byte      `protobuf:"bytes,8,rep,name=config_files,json=configFiles,proto3" json:"config_files,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	ConfigHash  string                 `protobuf:"bytes,9,opt,name=config_hash,json=configHash,proto3" json:"config_hash,omitempty"`
+	AgentToken  string                 `protobuf:"bytes,10,opt,name=agent_token,json=agentToken,proto3" json:"agent_token,omitempty"`
+	HostUrl     string                 `protobuf:"bytes,11,opt,name=host_url,json=hostUrl,proto3" json:"host_url,omitempty"`
+	State       *BackendState          `protobuf:"bytes,12,opt,name=state,proto3" json:"state,omitempty"`
+	// agent_dir is a directory on the host's machine private to this
+	// workspace, where the host serves the agent routes on the unix socket
+	// host.sock; empty when the host runs none. A backend whose workspaces run
+	// on the host's machine mounts it into the workspace.
+	AgentDir      string `protobuf:"bytes,13,opt,name=agent_dir,json=agentDir,proto3" json:"agent_dir,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -688,10 +693,20 @@ func (x *StartRequest) GetState() *BackendState {
 	return nil
 }
 
+func (x *StartRequest) GetAgentDir() string {
+	if x != nil {
+		return x.AgentDir
+	}
+	return ""
+}
+
 type StartResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	State         *BackendState          `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
-	Address       string                 `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	State   *BackendState          `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	Address string                 `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`
+	// endpoint is the exact address the agent serves A2A at: "host:port", or
+	// "unix:" + agent_dir + "/agent.sock". The host forwards only there.
+	Endpoint      string `protobuf:"bytes,3,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -736,6 +751,13 @@ func (x *StartResponse) GetState() *BackendState {
 func (x *StartResponse) GetAddress() string {
 	if x != nil {
 		return x.Address
+	}
+	return ""
+}
+
+func (x *StartResponse) GetEndpoint() string {
+	if x != nil {
+		return x.Endpoint
 	}
 	return ""
 }
@@ -2373,7 +2395,7 @@ const file_backend_v1_backend_proto_rawDesc = "" +
 	"\vConfigEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x13\n" +
-	"\x11ConfigureResponse\"\xc3\x04\n" +
+	"\x11ConfigureResponse\"\xe0\x04\n" +
 	"\fStartRequest\x12!\n" +
 	"\fworkspace_id\x18\x01 \x01(\tR\vworkspaceId\x12\x15\n" +
 	"\x06org_id\x18\x02 \x01(\tR\x05orgId\x12\x12\n" +
@@ -2389,16 +2411,18 @@ const file_backend_v1_backend_proto_rawDesc = "" +
 	" \x01(\tR\n" +
 	"agentToken\x12\x19\n" +
 	"\bhost_url\x18\v \x01(\tR\ahostUrl\x127\n" +
-	"\x05state\x18\f \x01(\v2!.molecule.backend.v1.BackendStateR\x05state\x1a6\n" +
+	"\x05state\x18\f \x01(\v2!.molecule.backend.v1.BackendStateR\x05state\x12\x1b\n" +
+	"\tagent_dir\x18\r \x01(\tR\bagentDir\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n" +
 	"\x10ConfigFilesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"b\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"~\n" +
 	"\rStartResponse\x127\n" +
 	"\x05state\x18\x01 \x01(\v2!.molecule.backend.v1.BackendStateR\x05state\x12\x18\n" +
-	"\aaddress\x18\x02 \x01(\tR\aaddress\"i\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x1a\n" +
+	"\bendpoint\x18\x03 \x01(\tR\bendpoint\"i\n" +
 	"\vStopRequest\x12!\n" +
 	"\fworkspace_id\x18\x01 \x01(\tR\vworkspaceId\x127\n" +
 	"\x05state\x18\x02 \x01(\v2!.molecule.backend.v1.BackendStateR\x05state\"G\n" +
