@@ -22,9 +22,15 @@ const (
 // plugin's name.
 var logger = pluginrpc.Logger()
 
-// NetworkHost is the default network mode: the agent binds a free loopback
-// port in the host's network namespace.
-const NetworkHost = "host"
+// NetworkNone is the default network: Docker's none network, a network
+// namespace of the container's own with only loopback in it. The agent
+// reaches the host, and the host the agent, only through the unix sockets
+// in the workspace's agent directory.
+const NetworkNone = "none"
+
+// DefaultUser is the uid:gid every workspace runs as unless configured: not
+// root, and the owner of /workspace in the workspace image.
+const DefaultUser = "65532:65532"
 
 // Backend is the Docker backend. The zero value is not usable; call New.
 // It keeps no per-workspace state: everything it needs is in the labels of
@@ -38,6 +44,7 @@ type Backend struct {
 type settings struct {
 	host        string
 	network     string
+	user        string
 	callTimeout time.Duration
 	cli         *client.Client
 }

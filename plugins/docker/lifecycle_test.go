@@ -2,13 +2,18 @@ package docker_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/molecule-ai/molecule-host/agentapi"
-	"github.com/molecule-ai/molecule-host/internal/plugintest"
+	"github.com/molecule-ai/molecule-host/plugins/docker"
 	"github.com/molecule-ai/molecule-host/sdk"
 )
 
@@ -17,21 +22,21 @@ func TestStartDeliversConfigBeforeStart(t *testing.T) {
 	id := newWorkspaceID(t)
 	reg := mustRegistry(t, "agent-token")
 	files := map[string][]byte{"runtime.json": []byte(`{"runtime":"echo"}`), "skills/a/SKILL.md": []byte("# a\n")}
-	req := startRequest(id, reg.URL, files)
+	req := startRequest(id, reg.dir, files)
 	req.Tier = 1
 	resp := mustStart(t, b, req)
-	if resp.Address != "127.0.0.1" {
-		t.Fatalf("Address = %q, want 127.0.0.1 on host networking", resp.Address)
+	if want := "unix:" + reg.dir + "/" + agentapi.AgentSocket; resp.Endpoint != want || resp.Address != "" {
+		t.Fatalf("Endpoint, Address = %q, %q; want %q and no address", resp.Endpoint, resp.Address, want)
 	}
 	ev := reg.waitEvent(t, agentapi.PhaseConfigApplied)
 	if ev.WorkspaceID != id || ev.ConfigHash != agentapi.ConfigHash(files) {
 		t.Fatalf("config_applied = %+v, want workspace %s hash %s", ev, id, agentapi.ConfigHash(files))
 	}
 	rr := reg.waitRegister(t)
-	if rr.WorkspaceID != id || !strings.HasPrefix(rr.URL, "http://127.0.0.1:") {
-		t.Fatalf("register = %+v, want %s at http://127.0.0.1:<port>", rr, id)
+	if want := "unix://" + agentapi.AgentDirInWorkspace + "/" + agentapi.AgentSocket; rr.WorkspaceID != id || rr.URL != want {
+		t.Fatalf("register = %+v, want %s at %s", rr, id, want)
 	}
-	out := post(t, rr.URL, `{"jsonrpc":"2.0","id":1,"method":"message/send","params":{"message":{"role":"user","parts":[{"kind":"text","text":"from the test"}]}}}`)
+	out := postAgent(t, resp.Endpoint, "agent-token", `{"jsonrpc":"2.0","id":1,"method":"message/send","params":{"message":{"role":"user","parts":[{"kind":"text","text":"from the test"}]}}}`)
 	if !strings.Contains(out, "from the test") {
 		t.Fatalf("message/send to the container's agent = %s", out)
 	}
@@ -40,7 +45,7 @@ func TestStartDeliversConfigBeforeStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	hc := ins.Container.HostConfig
-	if !hc.ReadonlyRootfs || hc.Memory != 256<<20 || hc.NanoCPUs != 5e8 || hc.Privileged || string(hc.NetworkMode) != "host" || !hc.RestartPolicy.IsNone() {
+	if !hc.ReadonlyRootfs || hc.Memory != 256<<20 || hc.NanoCPUs != 5e8 || hc.Privileged || string(hc.NetworkMode) != "none" || !hc.RestartPolicy.IsNone() {
 		t.Fatalf("tier 1 host config = readonly %v mem %d cpu %d priv %v net %s restart %v", hc.ReadonlyRootfs, hc.Memory, hc.NanoCPUs, hc.Privileged, hc.NetworkMode, hc.RestartPolicy)
 	}
 	if l := ins.Container.Config.Labels; l["molecule.managed"] != "true" || l["molecule.workspace-id"] != id || l["molecule.org-id"] != "org-test" || len(l["molecule.spec"]) != 64 {
@@ -48,16 +53,34 @@ func TestStartDeliversConfigBeforeStart(t *testing.T) {
 	}
 }
 
-func post(tb testing.TB, url, body string) string {
+// postAgent posts an A2A body to the agent at endpoint ("unix:" + socket
+// path) with the credential derived from token, and returns the answer.
+func postAgent(tb testing.TB, endpoint, token, body string) string {
 	tb.Helper()
-	return plugintest.PostJSON(tb, url+"/", body)
+	sock, ok := strings.CutPrefix(endpoint, agentapi.UnixAddrPrefix)
+	if !ok {
+		tb.Fatalf("endpoint %q is not a unix socket", endpoint)
+	}
+	req, err := http.NewRequest(http.MethodPost, "http://agent/", strings.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+agentapi.A2ACredential(agentapi.TokenDigest(token)))
+	resp, err := unixClient(sock).Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return string(out)
 }
 
 func TestStartIdempotentAndRecreatesOnChange(t *testing.T) {
 	b := mustBackend(t, nil)
 	id := newWorkspaceID(t)
 	reg := mustRegistry(t, "agent-token")
-	req := startRequest(id, reg.URL, map[string][]byte{"old.txt": []byte("old")})
+	req := startRequest(id, reg.dir, map[string][]byte{"old.txt": []byte("old")})
 	first := containerOf(t, mustStart(t, b, req))
 	second := containerOf(t, mustStart(t, b, req))
 	if first != second {
@@ -69,7 +92,7 @@ func TestStartIdempotentAndRecreatesOnChange(t *testing.T) {
 	reg.waitEvent(t, agentapi.PhaseReady)
 
 	newFiles := map[string][]byte{"new.txt": []byte("new")}
-	changed := startRequest(id, reg.URL, newFiles)
+	changed := startRequest(id, reg.dir, newFiles)
 	third := containerOf(t, mustStart(t, b, changed))
 	if third == first {
 		t.Fatal("Start with new config kept the old container")
@@ -86,7 +109,8 @@ func TestStartIdempotentAndRecreatesOnChange(t *testing.T) {
 func TestStopIdempotent(t *testing.T) {
 	b := mustBackend(t, nil)
 	id := newWorkspaceID(t)
-	resp := mustStart(t, b, startRequest(id, "", nil))
+	dir := mustAgentDir(t)
+	resp := mustStart(t, b, startRequest(id, dir, nil))
 	for i := range 2 {
 		if _, err := b.Stop(context.Background(), &sdk.StopRequest{WorkspaceID: id, State: resp.State}); err != nil {
 			t.Fatalf("Stop #%d: %v", i+1, err)
@@ -100,7 +124,7 @@ func TestStopIdempotent(t *testing.T) {
 		t.Fatalf("Stop of a missing workspace = %v, want success", err)
 	}
 	// Start after Stop starts the same container again.
-	again := mustStart(t, b, startRequest(id, "", nil))
+	again := mustStart(t, b, startRequest(id, dir, nil))
 	if containerOf(t, again) != containerOf(t, resp) {
 		t.Fatal("Start after Stop created a new container")
 	}
@@ -109,7 +133,7 @@ func TestStopIdempotent(t *testing.T) {
 func TestDestroy(t *testing.T) {
 	b := mustBackend(t, nil)
 	id := newWorkspaceID(t)
-	mustStart(t, b, startRequest(id, "", map[string][]byte{"a": []byte("a")}))
+	mustStart(t, b, startRequest(id, mustAgentDir(t), map[string][]byte{"a": []byte("a")}))
 	if _, err := b.Destroy(context.Background(), &sdk.DestroyRequest{WorkspaceID: id}); err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +153,7 @@ func TestDestroy(t *testing.T) {
 func TestListManaged(t *testing.T) {
 	b := mustBackend(t, nil)
 	id := newWorkspaceID(t)
-	mustStart(t, b, startRequest(id, "", nil))
+	mustStart(t, b, startRequest(id, mustAgentDir(t), nil))
 	resp, err := b.ListManaged(context.Background(), &sdk.ListManagedRequest{OrgID: "org-test"})
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +175,7 @@ func TestLogs(t *testing.T) {
 	b := mustBackend(t, nil)
 	id := newWorkspaceID(t)
 	reg := mustRegistry(t, "agent-token")
-	mustStart(t, b, startRequest(id, reg.URL, nil))
+	mustStart(t, b, startRequest(id, reg.dir, nil))
 	reg.waitEvent(t, agentapi.PhaseReady)
 	var got strings.Builder
 	err := b.Logs(context.Background(), &sdk.LogsRequest{WorkspaceID: id}, func(c *sdk.LogChunk) error {
@@ -175,5 +199,44 @@ func TestLogs(t *testing.T) {
 	}
 	if err := b.Logs(context.Background(), &sdk.LogsRequest{WorkspaceID: "t-none"}, func(*sdk.LogChunk) error { return nil }); !sdk.IsKind(err, sdk.KindNotFound) {
 		t.Fatalf("Logs of a missing workspace = %v, want not_found", err)
+	}
+}
+
+// TestStartRecreatesOldRecipeContainer: a container the previous version
+// created (its spec label hashed without the hardening, running as root)
+// is not started again as it is: Start replaces it with a hardened one.
+func TestStartRecreatesOldRecipeContainer(t *testing.T) {
+	cli := mustDocker(t)
+	b := mustBackend(t, nil)
+	id := newWorkspaceID(t)
+	req := startRequest(id, mustAgentDir(t), nil)
+	raw, err := json.Marshal(struct {
+		Request *sdk.StartRequest
+		Network string
+	}{req, "host"}) // the previous version's spec of this request, on its default network
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(raw)
+	old, err := cli.ContainerCreate(context.Background(), client.ContainerCreateOptions{
+		Name: "molecule-ws-" + id,
+		Config: &container.Config{Image: testImage, User: "0:0", Labels: map[string]string{
+			docker.LabelManaged: "true", docker.LabelWorkspaceID: id, docker.LabelOrgID: "org-test", docker.LabelSpec: hex.EncodeToString(sum[:]),
+		}},
+		HostConfig: &container.HostConfig{NetworkMode: "none"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := containerOf(t, mustStart(t, b, req))
+	if got == old.ID {
+		t.Fatal("Start kept the container of the previous version")
+	}
+	ins, err := cli.ContainerInspect(context.Background(), got, client.ContainerInspectOptions{})
+	if err != nil || ins.Container.Config.User != "65532:65532" || !ins.Container.HostConfig.ReadonlyRootfs {
+		t.Fatalf("new container: user %q readonly %v (%v); want 65532:65532, read-only", ins.Container.Config.User, ins.Container.HostConfig.ReadonlyRootfs, err)
+	}
+	if c, _ := counts(t, id); c != 1 {
+		t.Fatalf("%d containers after Start, want 1", c)
 	}
 }

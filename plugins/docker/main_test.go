@@ -7,8 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,17 +110,64 @@ func counts(tb testing.TB, id string) (containers, volumes int) {
 	return len(cs.Items), len(vs.Items)
 }
 
-// registry is an httptest "host" on 127.0.0.1 receiving the agent's calls.
+// mustAgentDir returns a workspace's agent directory as the host makes it:
+// mode 0777 (the container's user creates its socket there) inside a 0700
+// parent, so no other local user reaches the sockets. The path is short: a
+// unix socket path has at most 107 bytes.
+func mustAgentDir(tb testing.TB) string {
+	tb.Helper()
+	parent, err := os.MkdirTemp("", "mw")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(parent) })
+	dir := filepath.Join(parent, "a")
+	if err := os.Mkdir(dir, 0o777); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil { // past the umask
+		tb.Fatal(err)
+	}
+	return dir
+}
+
+// mustServeUnix serves h on the unix socket path, connectable by the
+// container's user, until the test ends.
+func mustServeUnix(tb testing.TB, path string, h http.Handler) {
+	tb.Helper()
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o666); err != nil {
+		tb.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	tb.Cleanup(func() { srv.Close() })
+}
+
+// unixClient speaks HTTP to the unix socket at path.
+func unixClient(path string) *http.Client {
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", path)
+		},
+	}}
+}
+
+// registry is the stand-in for the host: it serves the agent routes on
+// host.sock in the workspace's agent directory and records the calls.
 type registry struct {
-	*httptest.Server
+	dir      string
 	events   chan agentapi.BootEvent
 	register chan agentapi.RegisterRequest
 }
 
 func mustRegistry(tb testing.TB, token string) *registry {
 	tb.Helper()
-	r := &registry{events: make(chan agentapi.BootEvent, 64), register: make(chan agentapi.RegisterRequest, 8)}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r := &registry{dir: mustAgentDir(tb), events: make(chan agentapi.BootEvent, 64), register: make(chan agentapi.RegisterRequest, 8)}
+	mustServeUnix(tb, filepath.Join(r.dir, agentapi.HostSocket), http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Header.Get("Authorization") != "Bearer "+token {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
@@ -138,7 +185,6 @@ func mustRegistry(tb testing.TB, token string) *registry {
 		}
 		w.Write([]byte(`{"status":"ok"}`))
 	}))
-	tb.Cleanup(r.Close)
 	return r
 }
 
@@ -172,12 +218,14 @@ func (r *registry) waitRegister(tb testing.TB) agentapi.RegisterRequest {
 	}
 }
 
-func startRequest(id, hostURL string, files map[string][]byte) *sdk.StartRequest {
+// startRequest is a tier 2 request for workspace id with its agent
+// directory agentDir (mustAgentDir, or a registry's dir).
+func startRequest(id, agentDir string, files map[string][]byte) *sdk.StartRequest {
 	return &sdk.StartRequest{
 		WorkspaceID: id, OrgID: "org-test", Name: "test", Runtime: "default", Tier: 2,
 		Image: testImage, Env: map[string]string{agentapi.EnvHeartbeatInterval: "1s"},
 		ConfigFiles: files, ConfigHash: agentapi.ConfigHash(files),
-		AgentToken: "agent-token", HostURL: hostURL,
+		AgentToken: "agent-token", AgentDir: agentDir,
 	}
 }
 

@@ -28,12 +28,19 @@ func TestOverGRPC(t *testing.T) {
 	} else if se := (*sdk.Error)(nil); !errors.As(err, &se) || len(se.Fields) != 1 || se.Fields[0].Path != "config.network" {
 		t.Fatalf("Configure bridge fields = %v", err)
 	}
+	if _, err := b.Configure(ctx, &sdk.ConfigureRequest{Config: map[string]string{"network": "host"}}); !sdk.IsKind(err, sdk.KindInvalid) || !strings.Contains(err.Error(), "config.network") {
+		t.Fatalf("Configure host = %v, want invalid at config.network", err)
+	}
 	if _, err := b.Configure(ctx, &sdk.ConfigureRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	id := newWorkspaceID(t)
-	resp, err := b.Start(ctx, startRequest(id, "", nil))
-	if err != nil || resp.Address != "127.0.0.1" || resp.State.Version != 1 {
+	dir := mustAgentDir(t)
+	if _, err := b.Start(ctx, startRequest(id, "", nil)); !sdk.IsKind(err, sdk.KindInvalid) || !strings.Contains(err.Error(), "agent_dir") {
+		t.Fatalf("Start without an agent dir = %v, want invalid at agent_dir", err)
+	}
+	resp, err := b.Start(ctx, startRequest(id, dir, nil))
+	if err != nil || resp.Endpoint != "unix:"+dir+"/agent.sock" || resp.Address != "" || resp.State.Version != 1 {
 		t.Fatalf("Start = %+v, %v", resp, err)
 	}
 	st, err := b.Status(ctx, &sdk.StatusRequest{Workspaces: []sdk.WorkspaceRef{{WorkspaceID: id, State: resp.State}}})

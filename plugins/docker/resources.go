@@ -13,6 +13,7 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
+	"github.com/molecule-ai/molecule-host/agentapi"
 	"github.com/molecule-ai/molecule-host/sdk"
 )
 
@@ -57,15 +58,19 @@ func (s *settings) removeConfigVolume(ctx context.Context, workspaceID string) e
 	return nil
 }
 
-// volumeMounts mounts the config volume at /configs and the data volume at
-// /data. The daemon creates a missing volume as part of ContainerCreate,
-// labelled like everything else this backend makes, which saves two calls
-// on every create; an existing data volume is kept.
-func volumeMounts(req *sdk.StartRequest) []mount.Mount {
+// mounts mounts the config volume at /configs, the data volume at
+// /workspace and the request's agent directory (read-write: the agent
+// creates its socket there) at agentapi.AgentDirInWorkspace. The daemon
+// creates a missing volume as part of ContainerCreate, labelled like
+// everything else this backend makes and owned like the image's mount
+// point (the workspace image's /workspace belongs to DefaultUser), which
+// saves two calls on every create; an existing data volume is kept.
+func mounts(req *sdk.StartRequest) []mount.Mount {
 	opts := &mount.VolumeOptions{Labels: labels(req, "")}
 	return []mount.Mount{
 		{Type: mount.TypeVolume, Source: configVolume(req.WorkspaceID), Target: configDir, VolumeOptions: opts},
-		{Type: mount.TypeVolume, Source: dataVolume(req.WorkspaceID), Target: "/data", VolumeOptions: opts},
+		{Type: mount.TypeVolume, Source: dataVolume(req.WorkspaceID), Target: workspaceDir, VolumeOptions: opts},
+		{Type: mount.TypeBind, Source: req.AgentDir, Target: agentapi.AgentDirInWorkspace},
 	}
 }
 
@@ -126,37 +131,67 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// ensureNetwork makes sure the configured network exists: "host" always
-// does; any other name is created internal (no route outward) and labelled
-// managed. An existing network not labelled managed is KindConflict.
+// iccOption is the bridge driver option that, set to "false", stops
+// containers on the network from reaching each other.
+const iccOption = "com.docker.network.bridge.enable_icc"
+
+// ensureNetwork makes sure the configured network exists: "none" always
+// does; any other name is created labelled managed, with egress (not
+// internal) and without inter-container traffic, so the workspaces on it
+// cannot reach each other. An existing network not labelled managed is
+// KindConflict; a managed one created by an older version (internal, or
+// with inter-container traffic) is removed and created again, or is
+// KindConflict while containers still use it.
 func (s *settings) ensureNetwork(ctx context.Context) error {
-	if s.network == NetworkHost {
+	if s.network == NetworkNone {
 		return nil
 	}
 	var found bool
-	var labels map[string]string
+	var nw network.Inspect
 	err := s.call(ctx, "start", "inspect network "+s.network, func(ctx context.Context) error {
 		r, err := s.cli.NetworkInspect(ctx, s.network, client.NetworkInspectOptions{})
-		found, labels = err == nil, r.Network.Labels
+		found, nw = err == nil, r.Network
 		return err
 	})
-	if found {
-		if labels[LabelManaged] != "true" {
-			return sdk.Errorf(sdk.KindConflict, "start", "network %s exists and is not managed by Molecule; choose another name or \"host\"", s.network)
-		}
+	switch {
+	case found && nw.Labels[LabelManaged] != "true":
+		return sdk.Errorf(sdk.KindConflict, "start", "network %s exists and is not managed by Molecule; choose another name or \"none\"", s.network)
+	case found && !nw.Internal && nw.Options[iccOption] == "false":
 		return nil
-	}
-	if !isNotFound(err) {
+	case found:
+		if err := s.replaceNetwork(ctx); err != nil {
+			return err
+		}
+	case !isNotFound(err):
 		return err
 	}
 	err = s.call(ctx, "start", "create network "+s.network, func(ctx context.Context) error {
 		_, err := s.cli.NetworkCreate(ctx, s.network, client.NetworkCreateOptions{
-			Driver: network.NetworkBridge, Internal: true, Labels: map[string]string{LabelManaged: "true"},
+			Driver:  network.NetworkBridge,
+			Options: map[string]string{iccOption: "false"},
+			Labels:  map[string]string{LabelManaged: "true"},
 		})
 		return err
 	})
 	if sdk.IsKind(err, sdk.KindConflict) { // created concurrently
 		return nil
+	}
+	return err
+}
+
+// replaceNetwork removes a managed network created with older settings.
+func (s *settings) replaceNetwork(ctx context.Context) error {
+	err := s.call(ctx, "start", "remove outdated network "+s.network, func(ctx context.Context) error {
+		_, err := s.cli.NetworkRemove(ctx, s.network, client.NetworkRemoveOptions{})
+		return err
+	})
+	if err == nil || isNotFound(err) {
+		return nil
+	}
+	if sdk.IsKind(err, sdk.KindConflict) || sdk.IsKind(err, sdk.KindInternal) { // in use: 403 from the daemon
+		return &sdk.Error{Kind: sdk.KindConflict, Op: "start", Err: err, Message: fmt.Sprintf(
+			"network %s was created by an older version of this backend (internal, or letting workspaces reach each other) and could not be replaced (%s); it is replaced once no container uses it",
+			s.network, firstLine(err))}
 	}
 	return err
 }

@@ -13,12 +13,13 @@ import (
 	"github.com/molecule-ai/molecule-host/sdk"
 )
 
-// configDir is where the config volume is mounted in the container.
-const configDir = "/configs"
-
-// agentPort is the port the agent binds on a managed network (on host
-// networking it binds a free loopback port instead).
-const agentPort = "8000"
+// Where the volumes are mounted in the container: the config volume
+// (written by the backend, read by the agent) and the workspace volume (the
+// workspace's own files, writable by its user).
+const (
+	configDir    = "/configs"
+	workspaceDir = "/workspace"
+)
 
 // Start creates the workspace's container or starts it again; idempotent
 // per workspace id. A container whose molecule.spec label matches the
@@ -26,9 +27,13 @@ const agentPort = "8000"
 // the workspace is removed (volumes kept) and a new one is created: config
 // volume re-created and filled with the request's files BEFORE the
 // container starts, so the agent's first config hash is the request's.
-// Returns KindInvalid (bad request), KindConflict (not configured, or a
-// foreign network), KindNotFound (image missing), KindTransient (daemon
-// unreachable) or KindInternal.
+// The container has no network path to the host: the request's AgentDir is
+// mounted at agentapi.AgentDirInWorkspace, the agent reaches the host on
+// its host socket and serves A2A on its agent socket, and the response's
+// Endpoint is that socket's path on the host's machine.
+// Returns KindInvalid (bad request, AgentDir missing), KindConflict (not
+// configured, or a foreign or outdated network), KindNotFound (image
+// missing), KindTransient (daemon unreachable) or KindInternal.
 func (b *Backend) Start(ctx context.Context, req *sdk.StartRequest) (*sdk.StartResponse, error) {
 	s, err := b.settings("start")
 	if err != nil {
@@ -37,7 +42,7 @@ func (b *Backend) Start(ctx context.Context, req *sdk.StartRequest) (*sdk.StartR
 	if err := validateStart(req); err != nil {
 		return nil, err
 	}
-	spec := specHash(req, s.network)
+	spec := specHash(req, s)
 	existing, err := s.listWorkspace(ctx, "start", req.WorkspaceID)
 	if err != nil {
 		return nil, err
@@ -57,6 +62,9 @@ func validateStart(req *sdk.StartRequest) error {
 	var fields []sdk.FieldError
 	if !workspaceIDRE.MatchString(req.WorkspaceID) {
 		fields = append(fields, sdk.FieldError{Path: "workspace_id", Message: fmt.Sprintf("%q is not a workspace id of letters, digits, '_', '.', '-' (1-128 characters)", req.WorkspaceID)})
+	}
+	if !path.IsAbs(req.AgentDir) {
+		fields = append(fields, sdk.FieldError{Path: "agent_dir", Message: "an absolute agent directory is required: the Docker backend gives workspaces no network path to the host, so the host must serve the agent socket in a directory mounted into the container"})
 	}
 	if req.Image == "" {
 		fields = append(fields, sdk.FieldError{Path: "image", Message: "the workspace image is required"})
@@ -99,7 +107,7 @@ func (s *settings) resume(ctx context.Context, req *sdk.StartRequest, c containe
 			return nil, err
 		}
 	}
-	return s.placed(ctx, req.WorkspaceID, c.ID)
+	return s.placed(req, c.ID), nil
 }
 
 // create makes the volumes and the container, copies the config, starts it.
@@ -110,7 +118,7 @@ func (s *settings) create(ctx context.Context, req *sdk.StartRequest, spec strin
 	if err := s.removeConfigVolume(ctx, req.WorkspaceID); err != nil {
 		return nil, err
 	}
-	hc, err := hostConfig(req.Tier, s.network, volumeMounts(req))
+	hc, err := hostConfig(req.Tier, s.network, mounts(req))
 	if err != nil {
 		return nil, sdk.Invalid("start", "The start request is invalid.", sdk.FieldError{Path: "tier", Message: err.Error()})
 	}
@@ -118,7 +126,7 @@ func (s *settings) create(ctx context.Context, req *sdk.StartRequest, spec strin
 	err = s.call(ctx, "start", "create container "+containerName(req.WorkspaceID), func(ctx context.Context) error {
 		r, err := s.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
 			Name:       containerName(req.WorkspaceID),
-			Config:     &container.Config{Image: req.Image, Env: s.env(req), Labels: labels(req, spec)},
+			Config:     &container.Config{Image: req.Image, User: s.user, Env: env(req), Labels: labels(req, spec)},
 			HostConfig: hc,
 		})
 		id = r.ID
@@ -136,24 +144,24 @@ func (s *settings) create(ctx context.Context, req *sdk.StartRequest, spec strin
 	}); err != nil {
 		return nil, err
 	}
-	return s.placed(ctx, req.WorkspaceID, id)
+	return s.placed(req, id), nil
 }
 
-// env is the request's environment plus the agent's, which wins.
-func (s *settings) env(req *sdk.StartRequest) []string {
-	listen := "127.0.0.1:0"
-	if s.network != NetworkHost {
-		listen = "0.0.0.0:" + agentPort
-	}
-	vars := map[string]string{}
+// env is the request's environment plus the agent's, which wins. The
+// agent's host URL and listen address are the sockets in the agent
+// directory; the request's HostURL is not used. HOME defaults to the
+// workspace volume: the rest of the root filesystem is read-only.
+func env(req *sdk.StartRequest) []string {
+	sock := agentapi.AgentDirInWorkspace + "/"
+	vars := map[string]string{"HOME": workspaceDir}
 	for k, v := range req.Env {
 		vars[k] = v
 	}
 	vars[agentapi.EnvWorkspaceID] = req.WorkspaceID
-	vars[agentapi.EnvHostURL] = req.HostURL
+	vars[agentapi.EnvHostURL] = agentapi.UnixURLScheme + sock + agentapi.HostSocket
 	vars[agentapi.EnvToken] = req.AgentToken
 	vars[agentapi.EnvConfigDir] = configDir
-	vars[agentapi.EnvListenAddr] = listen
+	vars[agentapi.EnvListenAddr] = agentapi.UnixAddrPrefix + sock + agentapi.AgentSocket
 	vars[agentapi.EnvRuntime] = req.Runtime
 	env := make([]string, 0, len(vars))
 	for k, v := range vars {
@@ -164,27 +172,8 @@ func (s *settings) env(req *sdk.StartRequest) []string {
 }
 
 // placed returns the response for a started container: its state and the
-// address its agent is reachable at.
-func (s *settings) placed(ctx context.Context, workspaceID, id string) (*sdk.StartResponse, error) {
-	st := state{ContainerID: id, Volumes: []string{configVolume(workspaceID), dataVolume(workspaceID)}, Network: s.network}
-	if s.network == NetworkHost {
-		return &sdk.StartResponse{State: st.encode(), Address: "127.0.0.1"}, nil
-	}
-	var addr string
-	err := s.call(ctx, "start", "inspect container", func(ctx context.Context) error {
-		r, err := s.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
-		if err == nil && r.Container.NetworkSettings != nil {
-			if ep := r.Container.NetworkSettings.Networks[s.network]; ep != nil && ep.IPAddress.IsValid() {
-				addr = ep.IPAddress.String()
-			}
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if addr == "" {
-		return nil, &sdk.Error{Kind: sdk.KindInternal, Op: "start", Message: fmt.Sprintf("container %s has no address on network %s", containerName(workspaceID), s.network)}
-	}
-	return &sdk.StartResponse{State: st.encode(), Address: addr}, nil
+// agent socket's path on the host's machine.
+func (s *settings) placed(req *sdk.StartRequest, id string) *sdk.StartResponse {
+	st := state{ContainerID: id, Volumes: []string{configVolume(req.WorkspaceID), dataVolume(req.WorkspaceID)}, Network: s.network}
+	return &sdk.StartResponse{State: st.encode(), Endpoint: agentapi.UnixAddrPrefix + req.AgentDir + "/" + agentapi.AgentSocket}
 }

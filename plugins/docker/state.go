@@ -37,7 +37,7 @@ func containerName(id string) string { return "molecule-ws-" + id }
 // It is derived from the request and re-created with the container.
 func configVolume(id string) string { return "molecule-ws-" + id + "-config" }
 
-// dataVolume holds the workspace's own data, mounted at /data; it survives
+// dataVolume holds the workspace's own files, mounted at /workspace; it survives
 // re-creation and is removed only by Destroy with RemoveVolumes.
 func dataVolume(id string) string { return "molecule-ws-" + id + "-data" }
 
@@ -49,16 +49,18 @@ func labels(req *sdk.StartRequest, spec string) map[string]string {
 	return l
 }
 
-// specHash is the sha256 of the request minus State, plus the network the
-// container joins: equal hashes mean an existing container can be started
-// as it is.
-func specHash(req *sdk.StartRequest, network string) string {
+// specHash is the sha256 of the request minus State, plus what of the
+// configuration shapes the container (network, user) and the hardening
+// version: equal hashes mean an existing container can be started as it is.
+func specHash(req *sdk.StartRequest, s *settings) string {
 	r := *req
 	r.State = sdk.BackendState{}
 	raw, err := json.Marshal(struct {
-		Request *sdk.StartRequest
-		Network string
-	}{&r, network})
+		Request   *sdk.StartRequest
+		Network   string
+		User      string
+		Hardening int
+	}{&r, s.network, s.user, hardening})
 	if err != nil {
 		panic(fmt.Sprintf("docker: marshal start request: %v", err)) // plain data: cannot fail
 	}

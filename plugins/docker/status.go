@@ -32,10 +32,7 @@ func (b *Backend) Status(ctx context.Context, req *sdk.StatusRequest) (*sdk.Stat
 	for _, ref := range req.Workspaces {
 		st := sdk.WorkspaceStatus{WorkspaceID: ref.WorkspaceID, State: sdk.RunStateMissing}
 		if c, ok := byID[ref.WorkspaceID]; ok {
-			st.State, st.Detail = runState(c.State), c.Status
-			if st.State == sdk.RunStateRunning {
-				st.Address = address(c)
-			}
+			st.State, st.Detail = runState(c.State), c.Status // no Address: the agent is reached only at its socket
 		}
 		resp.Statuses = append(resp.Statuses, st)
 	}
@@ -65,18 +62,4 @@ func runState(s container.ContainerState) sdk.RunState {
 		return sdk.RunStateUnknown
 	}
 	return sdk.RunStateStopped
-}
-
-// address is where a running container's agent is reachable.
-func address(c container.Summary) string {
-	mode := c.HostConfig.NetworkMode
-	if mode == NetworkHost {
-		return "127.0.0.1"
-	}
-	if c.NetworkSettings != nil {
-		if ep := c.NetworkSettings.Networks[mode]; ep != nil && ep.IPAddress.IsValid() {
-			return ep.IPAddress.String()
-		}
-	}
-	return ""
 }

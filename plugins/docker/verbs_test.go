@@ -66,8 +66,8 @@ func TestStatusBatchOneListCall(t *testing.T) {
 	proxy := mustCountingProxy(t)
 	b := mustBackend(t, map[string]string{"host": "unix://" + proxy.sock})
 	running, stopped, missing := newWorkspaceID(t), newWorkspaceID(t), newWorkspaceID(t)
-	mustStart(t, b, startRequest(running, "", nil))
-	mustStart(t, b, startRequest(stopped, "", nil))
+	mustStart(t, b, startRequest(running, mustAgentDir(t), nil))
+	mustStart(t, b, startRequest(stopped, mustAgentDir(t), nil))
 	if _, err := b.Stop(context.Background(), &sdk.StopRequest{WorkspaceID: stopped}); err != nil {
 		t.Fatal(err)
 	}
@@ -84,8 +84,8 @@ func TestStatusBatchOneListCall(t *testing.T) {
 			t.Errorf("status[%d] = %+v, want %s", i, st, want[i])
 		}
 	}
-	if len(resp.Statuses) != 3 || resp.Statuses[0].Address != "127.0.0.1" {
-		t.Fatalf("statuses = %+v, want 3 with the running one at 127.0.0.1", resp.Statuses)
+	if len(resp.Statuses) != 3 || resp.Statuses[0].Address != "" {
+		t.Fatalf("statuses = %+v, want 3 and no address (the agent is reached at its socket)", resp.Statuses)
 	}
 	var lists int
 	for _, c := range proxy.seen() {
@@ -104,7 +104,7 @@ func TestStatusBatchOneListCall(t *testing.T) {
 func verbs(b *docker.Backend) map[string]error {
 	ctx := context.Background()
 	errs := map[string]error{}
-	_, errs["start"] = b.Start(ctx, startRequest("t-unreach", "", nil))
+	_, errs["start"] = b.Start(ctx, startRequest("t-unreach", "/nonexistent/agent-dir", nil))
 	_, errs["stop"] = b.Stop(ctx, &sdk.StopRequest{WorkspaceID: "t-unreach"})
 	_, errs["destroy"] = b.Destroy(ctx, &sdk.DestroyRequest{WorkspaceID: "t-unreach", RemoveVolumes: true})
 	_, errs["status"] = b.Status(ctx, &sdk.StatusRequest{Workspaces: []sdk.WorkspaceRef{{WorkspaceID: "t-unreach"}}})
@@ -139,11 +139,18 @@ func TestNotConfigured(t *testing.T) {
 
 func TestConfigureValidates(t *testing.T) {
 	tests := map[string]struct {
-		cfg       map[string]string
-		wantField string
+		cfg         map[string]string
+		wantField   string
+		wantMessage string
 	}{
 		"defaults":         {cfg: nil},
-		"all set":          {cfg: map[string]string{"host": "unix:///var/run/docker.sock", "network": "molecule-net", "call_timeout": "5s"}},
+		"all set":          {cfg: map[string]string{"host": "unix:///var/run/docker.sock", "network": "molecule-net", "user": "1000:1000", "call_timeout": "5s"}},
+		"network none":     {cfg: map[string]string{"network": "none"}},
+		"host network":     {cfg: map[string]string{"network": "host"}, wantField: "config.network", wantMessage: "reach the host's loopback services and sniff"},
+		"root user":        {cfg: map[string]string{"user": "0:0"}, wantField: "config.user", wantMessage: "never run as root"},
+		"root group":       {cfg: map[string]string{"user": "1000:0"}, wantField: "config.user"},
+		"user by name":     {cfg: map[string]string{"user": "root"}, wantField: "config.user"},
+		"user without gid": {cfg: map[string]string{"user": "1000"}, wantField: "config.user"},
 		"bad host":         {cfg: map[string]string{"host": "ftp//nope"}, wantField: "config.host"},
 		"default bridge":   {cfg: map[string]string{"network": "bridge"}, wantField: "config.network"},
 		"bad network name": {cfg: map[string]string{"network": "no spaces"}, wantField: "config.network"},
@@ -162,8 +169,8 @@ func TestConfigureValidates(t *testing.T) {
 				return
 			}
 			se, ok := err.(*sdk.Error)
-			if !ok || se.Kind != sdk.KindInvalid || len(se.Fields) != 1 || se.Fields[0].Path != tc.wantField {
-				t.Fatalf("Configure = %v, want invalid with field %s", err, tc.wantField)
+			if !ok || se.Kind != sdk.KindInvalid || len(se.Fields) != 1 || se.Fields[0].Path != tc.wantField || !strings.Contains(se.Fields[0].Message, tc.wantMessage) {
+				t.Fatalf("Configure = %v, want invalid with field %s saying %q", err, tc.wantField, tc.wantMessage)
 			}
 		})
 	}
@@ -171,7 +178,7 @@ func TestConfigureValidates(t *testing.T) {
 
 func TestStartRejectsBadRequest(t *testing.T) {
 	b := mustBackend(t, nil)
-	req := startRequest("bad id/..", "", map[string][]byte{"../escape": nil})
+	req := startRequest("bad id/..", "relative/agent-dir", map[string][]byte{"../escape": nil})
 	req.Tier, req.Image = 9, ""
 	_, err := b.Start(context.Background(), req)
 	se, ok := err.(*sdk.Error)
@@ -182,8 +189,13 @@ func TestStartRejectsBadRequest(t *testing.T) {
 	for _, f := range se.Fields {
 		paths = append(paths, f.Path)
 	}
-	if got := strings.Join(paths, ","); got != "config_files.../escape,image,tier,workspace_id" {
+	if got := strings.Join(paths, ","); got != "agent_dir,config_files.../escape,image,tier,workspace_id" {
 		t.Fatalf("fields = %s", got)
+	}
+	for _, f := range se.Fields {
+		if f.Path == "agent_dir" && !strings.Contains(f.Message, "no network path to the host") {
+			t.Errorf("agent_dir message = %q, want it to say why", f.Message)
+		}
 	}
 }
 
@@ -207,6 +219,13 @@ func TestManifest(t *testing.T) {
 	}
 	if !sdk.HasCapability(m.Capabilities, sdk.CapLogs) {
 		t.Error("logs capability missing")
+	}
+	defaults := map[string]string{}
+	for _, f := range m.Config {
+		defaults[f.Name] = f.Default
+	}
+	if defaults["network"] != "none" || defaults["user"] != "65532:65532" {
+		t.Errorf("config defaults = %v, want network none and user 65532:65532", defaults)
 	}
 }
 
