@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/molecule-ai/molecule-host/agentapi"
@@ -43,10 +46,7 @@ type Agent struct {
 func New(cfg Config) *Agent {
 	cfg.fillDefaults()
 	a := &Agent{cfg: cfg, log: &bootLog{out: cfg.Out}, started: time.Now(), ready: make(chan struct{})}
-	a.host = &hostClient{
-		base: cfg.HostURL, token: cfg.Token, hc: &http.Client{},
-		retryBase: cfg.RetryBase, retryMax: cfg.RetryMax, log: a.log,
-	}
+	a.host = newHostClient(cfg, a.log)
 	return a
 }
 
@@ -80,13 +80,19 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.log.printf("runtime started: %s", a.rt.Name())
 	out.bootEvent(agentapi.PhaseRuntimeStarted, a.rt.Name())
-	ln, err := net.Listen("tcp", a.cfg.ListenAddr)
+	ln, err := listen(a.cfg.ListenAddr)
 	if err != nil {
-		return a.fail(out, 1, fmt.Errorf("listen on %s: %w", a.cfg.ListenAddr, err))
+		return a.fail(out, 1, err)
 	}
-	a.addr = ln.Addr().String()
-	a.url = "http://" + net.JoinHostPort(a.advertiseHost(ln.Addr()), strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
-	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 10 * time.Second}
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok {
+		a.addr = ln.Addr().String()
+		a.url = "http://" + net.JoinHostPort(a.advertiseHost(tcp), strconv.Itoa(tcp.Port))
+	} else {
+		a.addr = a.cfg.ListenAddr
+		a.url = agentapi.UnixURLScheme + ln.Addr().String()
+	}
+	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	a.log.printf("listening on %s (advertised %s)", a.addr, a.url)
@@ -125,12 +131,47 @@ func startFromFiles(files map[string][]byte, env string) (Runtime, error) {
 	return StartRuntime(name)
 }
 
+// listen opens the A2A listener: "unix:/path" is a unix socket (a stale
+// socket file is replaced; the socket is made connectable by any user, the
+// directory holding it decides who can reach it), anything else a TCP
+// address.
+func listen(addr string) (net.Listener, error) {
+	path, ok := strings.CutPrefix(addr, agentapi.UnixAddrPrefix)
+	if !ok {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		return ln, nil
+	}
+	if !filepath.IsAbs(path) {
+		return nil, fmt.Errorf("%s=%q: a unix socket path must be absolute", agentapi.EnvListenAddr, addr)
+	}
+	if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSocket != 0 {
+		_ = os.Remove(path) // left by a previous run of this workspace
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if err := os.Chmod(path, 0o666); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
 func (a *Agent) handler() http.Handler {
-	return &handler{
+	h := &handler{
 		rt: a.rt, hash: a.hash, wsID: a.cfg.WorkspaceID, stats: &a.stats,
 		card:    func() any { return a.card() },
 		healthy: func() string { return "ok" },
 	}
+	if a.cfg.Token == "" {
+		a.log.printf("WARNING: no agent token: A2A is served without authentication (standalone mode)")
+		return h
+	}
+	return requireCredential(agentapi.A2ACredential(agentapi.TokenDigest(a.cfg.Token)), h)
 }
 
 func (a *Agent) card() agentapi.AgentCard {
@@ -149,11 +190,11 @@ func (a *Agent) registerRequest() agentapi.RegisterRequest {
 
 // advertiseHost is $MOLECULE_ADVERTISE_HOST, else the listener's IP, else
 // (a wildcard listener) the first non-loopback IPv4 address, else loopback.
-func (a *Agent) advertiseHost(addr net.Addr) string {
+func (a *Agent) advertiseHost(addr *net.TCPAddr) string {
 	if a.cfg.AdvertiseHost != "" {
 		return a.cfg.AdvertiseHost
 	}
-	ip := addr.(*net.TCPAddr).IP
+	ip := addr.IP
 	if !ip.IsUnspecified() {
 		return ip.String()
 	}

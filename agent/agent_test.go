@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -118,7 +116,7 @@ func TestRunBootSequence(t *testing.T) {
 	if ev.Phase != agentapi.PhaseReady {
 		t.Fatalf("fourth call phase = %s, want ready", ev.Phase)
 	}
-	if got := rpc(t, reg.URL, `{"jsonrpc":"2.0","id":1,"method":"message/send","params":{"message":{"role":"user","parts":[{"kind":"text","text":"ping"}]}}}`); !strings.Contains(got, `"text":"ping"`) {
+	if got := rpcAs(t, http.DefaultClient, reg.URL, credential("tok"), `{"jsonrpc":"2.0","id":1,"method":"message/send","params":{"message":{"role":"user","parts":[{"kind":"text","text":"ping"}]}}}`); !strings.Contains(got, `"text":"ping"`) {
 		t.Fatalf("message/send through the registered URL = %s, want the echo of ping", got)
 	}
 	for range 2 { // two heartbeats prove the loop ticks
@@ -194,31 +192,5 @@ func TestRunUnknownRuntimeFails(t *testing.T) {
 	mustDecode(t, host.next(t), agentapi.PathBootEvent, &ev)
 	if ev.Phase != agentapi.PhaseFailed || !strings.Contains(ev.Detail, `"wedge"`) {
 		t.Fatalf("second event = %+v, want failed naming wedge", ev)
-	}
-}
-
-func TestApplyUserData(t *testing.T) {
-	dir := t.TempDir()
-	ud := agentapi.UserData{
-		Env:         map[string]string{agentapi.EnvConfigDir: dir, agentapi.EnvWorkspaceID: "ws-ud"},
-		ConfigFiles: map[string][]byte{"a.txt": []byte("A"), "sub/b.txt": []byte("B")},
-	}
-	file := filepath.Join(t.TempDir(), "user-data.json")
-	raw, _ := json.Marshal(ud)
-	os.WriteFile(file, raw, 0o600)
-	env := map[string]string{agentapi.EnvUserDataFile: file}
-	applied, err := agent.ApplyUserData(func(k string) string { return env[k] }, func(k, v string) error { env[k] = v; return nil })
-	if err != nil || !applied {
-		t.Fatalf("ApplyUserData = %v, %v", applied, err)
-	}
-	if env[agentapi.EnvWorkspaceID] != "ws-ud" {
-		t.Fatalf("env not applied: %v", env)
-	}
-	got, err := agent.ReadConfigDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if agentapi.ConfigHash(got) != agentapi.ConfigHash(ud.ConfigFiles) {
-		t.Fatalf("config dir holds %q, want %q", got, ud.ConfigFiles)
 	}
 }

@@ -7,8 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/molecule-ai/molecule-host/agentapi"
 )
 
 // hostClient makes the agent's registry calls. Every call carries the
@@ -19,6 +23,28 @@ type hostClient struct {
 	retryBase   time.Duration
 	retryMax    time.Duration
 	log         *bootLog
+}
+
+// newHostClient returns the client for cfg's host: HTTP to cfg.HostURL, or,
+// when it is "unix:///path", HTTP over that unix socket.
+func newHostClient(cfg Config, log *bootLog) *hostClient {
+	c := &hostClient{
+		base: cfg.HostURL, token: cfg.Token, hc: &http.Client{},
+		retryBase: cfg.RetryBase, retryMax: cfg.RetryMax, log: log,
+	}
+	if path, ok := strings.CutPrefix(cfg.HostURL, agentapi.UnixURLScheme); ok {
+		var d net.Dialer
+		c.base = "http://molecule-host"
+		c.hc.Transport = &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return d.DialContext(ctx, "unix", path)
+			},
+		}
+	}
+	// The host never redirects agent calls; following one would send the
+	// token elsewhere.
+	c.hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return c
 }
 
 // permanentError is a host answer that retrying cannot change (a 4xx).

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
@@ -156,6 +157,21 @@ func (h *handler) history(params json.RawMessage) (any, *rpcError) {
 		return nil, &rpcError{CodeInvalidParams, `invalid params: want {"contextId":"..."}`}
 	}
 	return HistoryResult{ContextID: p.ContextID, Messages: h.rt.History(p.ContextID)}, nil
+}
+
+// requireCredential serves only requests carrying "Authorization: Bearer
+// cred" (the host's per-workspace A2A credential); anything else gets 401
+// and is not read.
+func requireCredential(cred string, next http.Handler) http.Handler {
+	want := []byte("Bearer " + cred)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="molecule-agent"`)
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "the host's A2A credential is required"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -23,7 +23,11 @@ type Workspace struct {
 
 	// URL is the agent's A2A URL as registered; empty until it registers.
 	URL string
-	// Address is the host the backend says the agent runs at.
+	// Address is where the backend placed the workspace's agent, as
+	// checked by dispatch: "unix:" + the agent socket path in the
+	// workspace's agent directory, or "host:port", the exact endpoint the
+	// A2A proxy dials; or, from a backend that reports no endpoint, a bare
+	// host the agent's registered URL must be on.
 	Address string
 
 	// BackendState is the backend's opaque state; never exposed by the API.

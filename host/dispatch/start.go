@@ -2,6 +2,11 @@ package dispatch
 
 import (
 	"context"
+	"net"
+	"path/filepath"
+	"strings"
+
+	"github.com/molecule-ai/molecule-host/agentapi"
 
 	"github.com/molecule-ai/molecule-host/host"
 	"github.com/molecule-ai/molecule-host/sdk"
@@ -16,10 +21,14 @@ type StartSpec struct {
 	Env        map[string]string
 	AgentToken string
 	HostURL    string
+	// AgentDir is the workspace's agent directory (see
+	// sdk.StartRequest.AgentDir); empty when the host serves none.
+	AgentDir string
 }
 
 // Placement is where a backend put a workspace: its new opaque state and
-// the address its agent is reachable at.
+// the address its agent is reachable at, in the form host.Workspace.Address
+// documents.
 type Placement struct {
 	State        []byte
 	StateVersion int64
@@ -48,6 +57,7 @@ func (d *Dispatcher) Start(ctx context.Context, spec StartSpec) (*Placement, err
 		ConfigHash:  ws.ConfigHash,
 		AgentToken:  spec.AgentToken,
 		HostURL:     spec.HostURL,
+		AgentDir:    spec.AgentDir,
 		State:       stateOf(ws),
 	}
 	var resp *sdk.StartResponse
@@ -59,7 +69,44 @@ func (d *Dispatcher) Start(ctx context.Context, spec StartSpec) (*Placement, err
 	if err != nil {
 		return nil, err
 	}
-	return &Placement{State: resp.State.Data, StateVersion: resp.State.Version, Address: resp.Address}, nil
+	addr, err := placedAddress(ws.Backend, spec.AgentDir, resp)
+	if err != nil {
+		return nil, err
+	}
+	return &Placement{State: resp.State.Data, StateVersion: resp.State.Version, Address: addr}, nil
+}
+
+// placedAddress checks where the backend says the agent is and returns it
+// as the host stores it: the exact endpoint when the backend gave one, else
+// its bare address. A unix endpoint must be the agent socket of this
+// workspace's own agent directory, and no address may be link-local,
+// multicast or unspecified (cloud metadata services live on link-local
+// addresses): a backend answering otherwise is at fault (KindInternal), and
+// nothing is recorded.
+func placedAddress(backend, agentDir string, resp *sdk.StartResponse) (string, error) {
+	bad := func(format string, a ...any) error {
+		return sdk.Errorf(sdk.KindInternal, "start", "Backend %s placed the workspace at an address the host refuses: "+format, append([]any{backend}, a...)...)
+	}
+	if resp.Endpoint == "" {
+		if err := host.CheckAgentHost(resp.Address); err != nil {
+			return "", bad("%v", err)
+		}
+		return resp.Address, nil
+	}
+	if path, ok := strings.CutPrefix(resp.Endpoint, host.UnixEndpointPrefix); ok {
+		if want := filepath.Join(agentDir, agentapi.AgentSocket); agentDir == "" || path != want {
+			return "", bad("unix endpoint %q is not this workspace's agent socket %q", path, want)
+		}
+		return resp.Endpoint, nil
+	}
+	h, port, err := net.SplitHostPort(resp.Endpoint)
+	if err != nil || port == "" || port == "0" {
+		return "", bad("endpoint %q is neither host:port nor unix:<agent socket>", resp.Endpoint)
+	}
+	if err := host.CheckAgentHost(h); err != nil {
+		return "", bad("%v", err)
+	}
+	return resp.Endpoint, nil
 }
 
 // ConfigFiles converts a workspace's stored config to the sdk's form.

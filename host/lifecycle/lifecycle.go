@@ -60,6 +60,19 @@ type Config struct {
 	// the operation instead of asking for a retry.
 	MaxAttempts int
 	OrgID       string
+	// AgentDirs gives each workspace its agent directory before every
+	// start and removes it on delete; nil serves none (backends then get
+	// only HostURL).
+	AgentDirs AgentDirs
+}
+
+// AgentDirs owns the workspaces' agent directories (host/agentsock).
+type AgentDirs interface {
+	// Open makes the directory and serves the host socket in it;
+	// idempotent. It returns the directory.
+	Open(id string) (string, error)
+	// Remove stops serving and removes the directory; idempotent.
+	Remove(id string) error
 }
 
 // Service runs lifecycle verbs.

@@ -58,6 +58,10 @@ func (b *Backend) startAgentLocked(r *record) {
 		ListenAddr: address + ":0", HeartbeatInterval: interval, Runtime: r.Env[agentapi.EnvRuntime],
 		Out: &bootLog{store: b.store, id: r.ID},
 	}
+	if r.AgentDir != "" { // the host's agent directory: unix sockets, as in a container
+		cfg.HostURL = agentapi.UnixURLScheme + filepath.Join(r.AgentDir, agentapi.HostSocket)
+		cfg.ListenAddr = agentapi.UnixAddrPrefix + filepath.Join(r.AgentDir, agentapi.AgentSocket)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &simAgent{cancel: cancel, done: make(chan struct{})}
 	b.agents[r.ID] = a

@@ -2,13 +2,16 @@ package fake
 
 import (
 	"context"
+	"fmt"
 	"maps"
+	"path/filepath"
 
 	"github.com/molecule-ai/molecule-host/agentapi"
 	"github.com/molecule-ai/molecule-host/sdk"
 )
 
-// address is where every workspace agent of the fake listens.
+// address is where every workspace agent of the fake listens when the host
+// gives no agent directory.
 const address = "127.0.0.1"
 
 // stateVersion is the schema version of the BackendState the fake returns.
@@ -35,6 +38,9 @@ func (b *Backend) Start(ctx context.Context, req *sdk.StartRequest) (*sdk.StartR
 		return nil, sdk.Wrap(sdk.KindInternal, "start", err, "The workspace record cannot be read.")
 	}
 	resp := &sdk.StartResponse{State: sdk.BackendState{Data: []byte(req.WorkspaceID), Version: stateVersion}, Address: address}
+	if req.AgentDir != "" {
+		resp.Address, resp.Endpoint = "", "unix:"+filepath.Join(req.AgentDir, agentapi.AgentSocket)
+	}
 	same := prev != nil && prev.State == sdk.RunStateRunning && sameBoot(prev, req)
 	if a := b.agents[req.WorkspaceID]; same && a != nil && a.alive() {
 		return resp, nil // the same boot is running: nothing to do
@@ -55,8 +61,11 @@ func checkStart(req *sdk.StartRequest) error {
 	if err := checkID("start", req.WorkspaceID); err != nil {
 		return err
 	}
-	if req.HostURL == "" {
-		return sdk.Invalid("start", "The start request has no host URL.", sdk.FieldError{Path: "host_url", Message: "host_url is required: the workspace agent registers there"})
+	if req.HostURL == "" && req.AgentDir == "" {
+		return sdk.Invalid("start", "The start request has neither a host URL nor an agent directory.", sdk.FieldError{Path: "host_url", Message: "host_url or agent_dir is required: the workspace agent registers there"})
+	}
+	if req.AgentDir != "" && !filepath.IsAbs(req.AgentDir) {
+		return sdk.Invalid("start", "The start request's agent directory is not absolute.", sdk.FieldError{Path: "agent_dir", Message: fmt.Sprintf("%q is not an absolute path", req.AgentDir)})
 	}
 	return nil
 }
@@ -64,7 +73,7 @@ func checkStart(req *sdk.StartRequest) error {
 // sameBoot reports whether req would boot the workspace exactly as the
 // record says it is running.
 func sameBoot(r *record, req *sdk.StartRequest) bool {
-	return r.HostURL == req.HostURL && r.Token == req.AgentToken &&
+	return r.HostURL == req.HostURL && r.AgentDir == req.AgentDir && r.Token == req.AgentToken &&
 		r.ConfigHash == agentapi.ConfigHash(req.ConfigFiles) && maps.Equal(r.Env, req.Env)
 }
 
@@ -78,6 +87,7 @@ func recordFor(prev *record, req *sdk.StartRequest, newBoot bool) *record {
 	r.ID, r.OrgID, r.State = req.WorkspaceID, req.OrgID, sdk.RunStateRunning
 	r.Env, r.ConfigFiles = req.Env, req.ConfigFiles
 	r.ConfigHash, r.Token, r.HostURL = agentapi.ConfigHash(req.ConfigFiles), req.AgentToken, req.HostURL
+	r.AgentDir = req.AgentDir
 	if newBoot {
 		r.StartCount++
 		r.Logs = appendLine(r.Logs, "starting workspace "+req.WorkspaceID)

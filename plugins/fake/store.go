@@ -33,6 +33,7 @@ type record struct {
 	ConfigHash  string            `json:"config_hash"`
 	Token       string            `json:"token"`
 	HostURL     string            `json:"host_url"`
+	AgentDir    string            `json:"agent_dir,omitempty"`
 	StartCount  int               `json:"start_count"`
 	Logs        []logLine         `json:"logs,omitempty"`
 }
