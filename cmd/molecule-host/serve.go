@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -86,7 +85,7 @@ func serve(ctx context.Context, cfg *config) error {
 		registry.NewSweeper(st, disp, cfg.LivenessTTL, log).Run(runCtx, cfg.SweepInterval)
 	}()
 
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	srv := httpapi.NewHTTPServer(api)
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 	log.Info("molecule host serving", "url", url, "data_dir", cfg.DataDir, "plugins", cfg.PluginDir)

@@ -11,11 +11,25 @@ import (
 	"github.com/molecule-ai/molecule-host/sdk"
 )
 
-// maxBody caps request bodies.
+// maxBody caps request bodies of the admin routes (limitBody); the agent
+// routes have smaller caps of their own.
 const maxBody = 2 << 20
 
+// limitBody caps every request body at n bytes before any handler reads it;
+// decode then answers 413 for a larger one.
+func limitBody(n int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.Body = http.MaxBytesReader(w, r.Body, n)
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
 // decode reads a JSON body into v, refusing unknown fields and trailing
-// data, and turns every failure into a KindInvalid error naming the field.
+// data, and turns every failure into a KindInvalid error naming the field,
+// or a 413 when the body is over its http.MaxBytesReader cap (limitBody, or
+// the agent helper's own); it never reads more than maxBody+1 bytes.
 func decode(r *http.Request, op string, v any) error {
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody+1))
 	dec.DisallowUnknownFields()
@@ -28,7 +42,10 @@ func decode(r *http.Request, op string, v any) error {
 	}
 	var typeErr *json.UnmarshalTypeError
 	var synErr *json.SyntaxError
+	var tooLarge *http.MaxBytesError
 	switch {
+	case errors.As(err, &tooLarge):
+		return errTooLarge(tooLarge.Limit)
 	case errors.Is(err, io.EOF):
 		return sdk.Invalid(op, "The request body is empty; a JSON object is required.")
 	case errors.As(err, &typeErr):

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -28,7 +29,7 @@ var kindStatus = map[sdk.Kind]struct {
 }
 
 // apiError is an error with its HTTP status, for conditions that have no
-// sdk kind (401, 405).
+// sdk kind (401, 405, 413).
 type apiError struct {
 	status  int
 	code    string
@@ -39,6 +40,11 @@ func (e *apiError) Error() string { return e.message }
 
 func errUnauthorized(msg string) error {
 	return &apiError{http.StatusUnauthorized, "unauthorized", msg}
+}
+
+func errTooLarge(limit int64) error {
+	return &apiError{http.StatusRequestEntityTooLarge, "too_large",
+		fmt.Sprintf("The request body is larger than the %d-byte limit of this route.", limit)}
 }
 
 func errNotFoundRoute(r *http.Request) error {
@@ -130,6 +136,9 @@ func (sr *statusRecorder) WriteHeader(code int) {
 	sr.status = code
 	sr.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection.
+func (sr *statusRecorder) Unwrap() http.ResponseWriter { return sr.ResponseWriter }
 
 // Flush lets streamed responses (boot log) through the recorder.
 func (sr *statusRecorder) Flush() {

@@ -48,7 +48,9 @@ type Reader interface {
 
 // Registry handles the workspace agents' calls.
 type Registry interface {
-	Authenticate(ctx context.Context, digest []byte, claimed string) (*host.Workspace, error)
+	// Authenticate resolves a token digest to the workspace whose agent
+	// may call; KindNotFound when none.
+	Authenticate(ctx context.Context, digest []byte) (*host.Workspace, error)
 	Register(ctx context.Context, ws *host.Workspace, req *agentapi.RegisterRequest) error
 	BootEvent(ctx context.Context, ws *host.Workspace, ev *agentapi.BootEvent) error
 	Heartbeat(ctx context.Context, ws *host.Workspace, hb *agentapi.HeartbeatRequest) error
@@ -97,13 +99,19 @@ type Deps struct {
 	Logger     *slog.Logger
 	// ProxyTimeout bounds a proxied A2A call (default 60s).
 	ProxyTimeout time.Duration
+	// AgentRate and AgentBurst size the token bucket that limits each
+	// workspace's registry calls: AgentRate calls per second sustained,
+	// AgentBurst at once (defaults 5 and 40). Over it, a call gets 429.
+	AgentRate  float64
+	AgentBurst int
 }
 
 // Server is the HTTP API.
 type Server struct {
-	d      Deps
-	router *mux.Router
-	proxy  *http.Client
+	d           Deps
+	router      *mux.Router
+	proxy       *http.Client
+	agentLimits *agentLimits
 }
 
 // New returns the API handler.
@@ -114,7 +122,8 @@ func New(d Deps) *Server {
 	if d.ProxyTimeout <= 0 {
 		d.ProxyTimeout = 60 * time.Second
 	}
-	s := &Server{d: d, router: mux.NewRouter(), proxy: &http.Client{Timeout: d.ProxyTimeout}}
+	s := &Server{d: d, router: mux.NewRouter(), proxy: &http.Client{Timeout: d.ProxyTimeout},
+		agentLimits: newAgentLimits(d.AgentRate, d.AgentBurst)}
 	s.routes()
 	return s
 }
@@ -127,7 +136,7 @@ func (s *Server) Router() *mux.Router { return s.router }
 
 func (s *Server) routes() {
 	r := s.router
-	r.Use(s.requestID, s.logRequests)
+	r.Use(s.requestID, s.logRequests, limitBody(maxBody))
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNotFoundRoute(r))
 	})

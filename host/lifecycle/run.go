@@ -111,7 +111,13 @@ func (s *Service) boot(ctx context.Context, op *host.Operation, ws *host.Workspa
 	return nil
 }
 
+// stopOnBackend stops the workspace's substrate (stop, and the stop half of
+// restart). The agent token is revoked first, so from the stop on the old
+// agent can neither heartbeat nor report boot events; boot mints a new one.
 func (s *Service) stopOnBackend(ctx context.Context, ws *host.Workspace) error {
+	if err := s.store.RevokeAgentToken(ctx, ws.ID); err != nil {
+		return err
+	}
 	p, err := s.dispatch.Stop(ctx, ws)
 	if err != nil {
 		return err
@@ -132,11 +138,11 @@ func (s *Service) stop(ctx context.Context, op *host.Operation, ws *host.Workspa
 }
 
 func (s *Service) delete(ctx context.Context, op *host.Operation, ws *host.Workspace) error {
+	if err := s.store.RevokeAgentToken(ctx, ws.ID); err != nil {
+		return err // before the destroy, as in stopOnBackend
+	}
 	s.step(ctx, op, "destroying on backend "+ws.Backend)
 	if err := s.dispatch.Destroy(ctx, ws); err != nil {
-		return err
-	}
-	if err := s.store.RevokeAgentToken(ctx, ws.ID); err != nil {
 		return err
 	}
 	_, err := s.store.Transition(ctx, ws.ID, host.StatusChange{To: host.StatusRemoved, Reason: "delete requested", ClearBoot: true})

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 
 	"github.com/molecule-ai/molecule-host/agentapi"
 	"github.com/molecule-ai/molecule-host/host"
@@ -51,19 +52,29 @@ func New(st Store, log *slog.Logger) *Registry {
 	return &Registry{store: st, log: log}
 }
 
-// Authenticate resolves an agent token digest to its workspace and checks
-// that the workspace named in the body is that one. KindNotFound (401 at the
-// API) when the token is unknown; KindInvalid when the ids differ.
-func (r *Registry) Authenticate(ctx context.Context, digest []byte, claimed string) (*host.Workspace, error) {
+// agentStatuses are the statuses in which a workspace's agent may call the
+// registry. A token is revoked when its workspace stops or is removed; this
+// check also shuts out agents of failed, paused or hibernated workspaces,
+// whose calls could change nothing but would still be stored.
+var agentStatuses = []host.Status{host.StatusProvisioning, host.StatusOnline, host.StatusOffline, host.StatusDegraded}
+
+// Authenticate resolves an agent token digest to its workspace. KindNotFound
+// (401 at the API) when the token is unknown, revoked, or its workspace is
+// not in a status an agent runs in. The caller checks any workspace id the
+// request names against the returned workspace.
+func (r *Registry) Authenticate(ctx context.Context, digest []byte) (*host.Workspace, error) {
 	id, err := r.store.WorkspaceByToken(ctx, digest)
 	if err != nil {
 		return nil, err
 	}
-	if claimed != "" && claimed != id {
-		return nil, sdk.Invalid("register", "The token does not belong to this workspace.",
-			sdk.FieldError{Path: "workspace_id", Message: "does not match the token's workspace"})
+	ws, err := r.store.GetWorkspace(ctx, id)
+	if err != nil {
+		return nil, err
 	}
-	return r.store.GetWorkspace(ctx, id)
+	if !slices.Contains(agentStatuses, ws.Status) {
+		return nil, sdk.Errorf(sdk.KindNotFound, "authenticate", "workspace %s is %s: its agent token is no longer valid", ws.ID, ws.Status)
+	}
+	return ws, nil
 }
 
 // Register records an agent's URL and card. The URL's host must be the
@@ -85,14 +96,16 @@ func (r *Registry) Register(ctx context.Context, ws *host.Workspace, req *agenta
 }
 
 // BootEvent records one boot step; config_applied may complete readiness,
-// failed fails a provisioning workspace with the agent's reason.
+// failed fails a provisioning workspace with the agent's reason. The event
+// is validated before anything is stored (see CheckBootEvent). Errors:
+// KindInvalid, and the store's kinds.
 func (r *Registry) BootEvent(ctx context.Context, ws *host.Workspace, ev *agentapi.BootEvent) error {
+	if err := CheckBootEvent(ev); err != nil {
+		return err
+	}
 	_ = r.store.AppendEvent(ctx, ws.ID, "boot."+ev.Phase, ev)
 	switch ev.Phase {
 	case agentapi.PhaseConfigApplied:
-		if ev.ConfigHash == "" {
-			return sdk.Invalid("boot-event", "A config_applied event needs the config hash.", sdk.FieldError{Path: "config_hash", Message: "is required"})
-		}
 		if err := r.store.RecordConfigApplied(ctx, ws.ID, ev.ConfigHash); err != nil {
 			return err
 		}
@@ -101,10 +114,8 @@ func (r *Registry) BootEvent(ctx context.Context, ws *host.Workspace, ev *agenta
 		_, err := r.store.Transition(ctx, ws.ID, host.StatusChange{To: host.StatusFailed,
 			Reason: "agent failed to boot: " + ev.Detail, From: []host.Status{host.StatusProvisioning}})
 		return ignoreStale(err)
-	case agentapi.PhaseRuntimeStarted, agentapi.PhaseReady:
-		return nil
 	}
-	return sdk.Invalid("boot-event", "Unknown boot phase.", sdk.FieldError{Path: "phase", Message: fmt.Sprintf("%q is not a boot phase", ev.Phase)})
+	return nil
 }
 
 // Heartbeat records liveness; a workspace that went offline only because

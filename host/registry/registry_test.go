@@ -1,8 +1,12 @@
 package registry
 
 import (
+	"errors"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
+	"github.com/molecule-ai/molecule-host/agentapi"
 	"github.com/molecule-ai/molecule-host/sdk"
 )
 
@@ -34,6 +38,53 @@ func TestCheckAgentURL(t *testing.T) {
 			}
 			if !tc.ok && !sdk.IsKind(err, tc.kind) {
 				t.Errorf("kind %s, want %s (%v)", sdk.KindOf(err), tc.kind, err)
+			}
+		})
+	}
+}
+
+// TestCheckBootEvent pins what a boot event must be before anything of it
+// is stored, and that a long detail is cut to MaxBootDetail on a rune
+// boundary instead of refused.
+func TestCheckBootEvent(t *testing.T) {
+	t.Parallel()
+	hash := agentapi.ConfigHash(map[string][]byte{"a.yaml": []byte("x: 1")})
+	long := strings.Repeat("é", MaxBootDetail) // 2 bytes a rune
+	tests := map[string]struct {
+		ev    agentapi.BootEvent
+		field string // "" when valid
+	}{
+		"config applied":              {agentapi.BootEvent{Phase: agentapi.PhaseConfigApplied, ConfigHash: hash}, ""},
+		"ready":                       {agentapi.BootEvent{Phase: agentapi.PhaseReady, Detail: "http://127.0.0.1:1"}, ""},
+		"failed with a long detail":   {agentapi.BootEvent{Phase: agentapi.PhaseFailed, Detail: long}, ""},
+		"unknown phase":               {agentapi.BootEvent{Phase: "pwned"}, "phase"},
+		"no phase":                    {agentapi.BootEvent{}, "phase"},
+		"config applied without hash": {agentapi.BootEvent{Phase: agentapi.PhaseConfigApplied}, "config_hash"},
+		"hash not hex":                {agentapi.BootEvent{Phase: agentapi.PhaseConfigApplied, ConfigHash: strings.Repeat("z", 64)}, "config_hash"},
+		"hash upper case":             {agentapi.BootEvent{Phase: agentapi.PhaseConfigApplied, ConfigHash: strings.ToUpper(hash)}, "config_hash"},
+		"hash too long":               {agentapi.BootEvent{Phase: agentapi.PhaseConfigApplied, ConfigHash: hash + strings.Repeat("0", 1<<12)}, "config_hash"},
+		"hash on another phase":       {agentapi.BootEvent{Phase: agentapi.PhaseReady, ConfigHash: "x"}, "config_hash"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ev := tc.ev
+			err := CheckBootEvent(&ev)
+			if tc.field == "" {
+				if err != nil {
+					t.Fatalf("CheckBootEvent(%+.80v) = %v, want nil", tc.ev, err)
+				}
+				if len(ev.Detail) > MaxBootDetail || !utf8.ValidString(ev.Detail) {
+					t.Errorf("detail kept is %d bytes (valid UTF-8: %v), want at most %d", len(ev.Detail), utf8.ValidString(ev.Detail), MaxBootDetail)
+				}
+				if len(tc.ev.Detail) > MaxBootDetail && !strings.HasSuffix(ev.Detail, truncatedMark) {
+					t.Errorf("truncated detail does not say so: ...%q", ev.Detail[len(ev.Detail)-20:])
+				}
+				return
+			}
+			var se *sdk.Error
+			if !errors.As(err, &se) || se.Kind != sdk.KindInvalid || len(se.Fields) != 1 || se.Fields[0].Path != tc.field {
+				t.Fatalf("CheckBootEvent = %v, want KindInvalid on field %q", err, tc.field)
 			}
 		})
 	}

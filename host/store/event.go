@@ -20,7 +20,13 @@ type Event struct {
 	CreatedAt   time.Time
 }
 
-// AppendEvent adds an event whose payload is payload marshalled as JSON.
+// MaxEventsPerWorkspace bounds a workspace's event log: appending an event
+// deletes the workspace's events older than its newest MaxEventsPerWorkspace,
+// so an agent (or a flapping status) cannot grow the table without limit.
+const MaxEventsPerWorkspace = 1000
+
+// AppendEvent adds an event whose payload is payload marshalled as JSON,
+// keeping the workspace's newest MaxEventsPerWorkspace events.
 // Errors: KindInvalid when payload does not marshal; KindNotFound.
 func (s *Store) AppendEvent(ctx context.Context, workspaceID, typ string, payload any) error {
 	const name = "store.append_event"
@@ -43,6 +49,14 @@ func appendEvent(ctx context.Context, tx pgx.Tx, workspaceID, typ string, payloa
 	if code, _ := pgCode(err); code == "23503" {
 		return notFound(name, "workspace %s does not exist", workspaceID)
 	}
+	if err != nil {
+		return dbError(name, err)
+	}
+	// The row comparison walks events_workspace_idx: at most
+	// MaxEventsPerWorkspace entries to find the cut, then the few older ones.
+	_, err = tx.Exec(ctx, `DELETE FROM events WHERE workspace_id = $1 AND (created_at, id) <=
+		(SELECT created_at, id FROM events WHERE workspace_id = $1
+		 ORDER BY created_at DESC, id DESC OFFSET $2 LIMIT 1)`, workspaceID, MaxEventsPerWorkspace)
 	return dbError(name, err)
 }
 
