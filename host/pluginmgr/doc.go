@@ -7,6 +7,11 @@
 // unavailable. Callers get an sdk.Backend handle that always talks to the
 // current process and retries a call once across a restart.
 //
+// What runs is what was verified: the binary is opened once, checked (no
+// one but root or the host's user may be able to change it, its directory
+// or the lock file) and hashed, and that open file is executed. A plugin's
+// environment is an allow list (pluginEnvAllow), never the host's secrets.
+//
 // It must not import host/httpapi, host/store or any plugins/... package;
 // host/dispatch is its only intended caller besides cmd/molecule-host.
 package pluginmgr

@@ -2,15 +2,13 @@ package pluginmgr
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"github.com/molecule-ai/molecule-host/sdk"
 	"github.com/molecule-ai/molecule-host/sdk/pluginrpc"
@@ -20,19 +18,33 @@ import (
 // lock file; such a plugin is never restarted.
 var errVerify = errors.New("plugin binary failed verification")
 
-// launch verifies the binary, starts the process, reads and validates the
-// manifest, claims the backend name and configures the backend. On success
-// the plugin is running with a new generation; on failure nothing is left
-// running.
-func (p *proc) launch(ctx context.Context) error {
-	// go-plugin's SecureConfig digests the binary right before exec and
-	// refuses a mismatch; hashing it here again would only add a second
-	// read of the file to every launch (see bench/coldstart_test.go).
-	sum, err := hex.DecodeString(p.sha)
-	if err != nil {
-		return fmt.Errorf("%w: %s: lock file digest %q is not hex", errVerify, p.file, p.sha)
+// testHookVerified, when a test sets it, runs after the binary passed
+// verification and right before it is executed, with its path.
+var testHookVerified func(path string)
+
+// launch starts the plugin from bin, the binary opened and verified by
+// Verify (nil on a relaunch: launch then opens and verifies it itself),
+// reads and validates the manifest, claims the backend name and
+// configures the backend. On success the plugin is running with a new
+// generation; on failure nothing is left running. bin is closed.
+//
+// The host executes the very file it hashed, through its open descriptor
+// (/proc/self/fd/N), not the path again: replacing the file at the path
+// after the check cannot change what runs, and the file is read once per
+// launch. The alternative, a private root-only copy, would write every
+// binary once per launch and fail on a noexec data dir.
+func (p *proc) launch(ctx context.Context, bin *os.File) error {
+	if bin == nil {
+		var err error
+		if bin, err = p.open(); err != nil {
+			return err
+		}
 	}
-	cmd, err := p.command()
+	defer bin.Close() // the child has its own reference once started
+	if testHookVerified != nil {
+		testHookVerified(p.path)
+	}
+	cmd, err := p.command(bin)
 	if err != nil {
 		return err
 	}
@@ -40,12 +52,12 @@ func (p *proc) launch(ctx context.Context) error {
 		HandshakeConfig:  pluginrpc.Handshake,
 		VersionedPlugins: pluginrpc.VersionedPlugins(),
 		Cmd:              cmd,
-		SkipHostEnv:      true, // command() passes the host's environment itself
+		SkipHostEnv:      true, // command() sets the plugin's whole environment
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
-		SecureConfig:     &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()},
-		// go-plugin names the stderr logger after the binary itself.
-		Logger: p.m.log,
+		// No SecureConfig: it would hash cmd.Path, a second read of the
+		// descriptor open() or Verify already hashed.
+		Logger: &stderrLogger{Logger: p.m.log, fdName: filepath.Base(cmd.Path), file: p.file},
 	})
 	b, man, err := p.handshake(ctx, client)
 	if err != nil {
@@ -66,24 +78,50 @@ func (p *proc) launch(ctx context.Context) error {
 	return nil
 }
 
-// mismatch describes a binary go-plugin refused: it names the file and
-// both digests.
-func (p *proc) mismatch() error {
-	got, err := Digest(p.path)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errVerify, err)
+// open opens the binary for a relaunch and verifies what it opened against
+// the lock file's digest. A binary that no longer matches, or that a user
+// other than root or the host's own could change, fails with errVerify.
+func (p *proc) open() (*os.File, error) {
+	f, got, err := openBinary(p.path)
+	var uerr *unsafeError
+	switch {
+	case errors.As(err, &uerr):
+		return nil, fmt.Errorf("%w: %s: %v", errVerify, p.file, err)
+	case err != nil:
+		return nil, fmt.Errorf("launch %s: %w", p.file, err)
+	case got != p.sha:
+		f.Close()
+		return nil, p.mismatch(got)
 	}
+	return f, nil
+}
+
+// mismatch describes a binary whose digest is not the lock file's: it
+// names the file and both digests.
+func (p *proc) mismatch(got string) error {
 	return fmt.Errorf("%w: %s: sha256 mismatch: lock file %s wants %s, file has %s",
 		errVerify, p.file, p.m.cfg.LockFile, p.sha, got)
+}
+
+// stderrLogger is the logger go-plugin gets. go-plugin names the plugin's
+// stderr lines after the base name of Cmd.Path, here a descriptor number
+// (see command); stderrLogger names them after the binary instead.
+type stderrLogger struct {
+	hclog.Logger
+	fdName, file string
+}
+
+func (l *stderrLogger) Named(name string) hclog.Logger {
+	if name == l.fdName {
+		name = l.file
+	}
+	return l.Logger.Named(name)
 }
 
 // handshake connects to the started client, then reads, checks and
 // configures the backend.
 func (p *proc) handshake(ctx context.Context, client *plugin.Client) (sdk.Backend, *sdk.Manifest, error) {
 	if _, err := client.Client(); err != nil {
-		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
-			return nil, nil, p.mismatch()
-		}
 		return nil, nil, fmt.Errorf("launch %s: %w", p.file, err)
 	}
 	if v := client.NegotiatedVersion(); v != sdk.ProtocolVersion {
@@ -113,16 +151,13 @@ func (p *proc) handshake(ctx context.Context, client *plugin.Client) (sdk.Backen
 	return b, man, nil
 }
 
-// command builds the plugin's exec.Cmd: the host's environment with the
-// plugin's own data directory, and a parent-death signal so the kernel
-// kills the plugin when the host dies, even by SIGKILL.
-func (p *proc) command() (*exec.Cmd, error) {
-	env := make([]string, 0, len(os.Environ())+1)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, sdk.EnvDataDir+"=") {
-			env = append(env, kv)
-		}
-	}
+// command builds the plugin's exec.Cmd: it executes bin through its
+// descriptor, with an environment built from the allow list (see
+// pluginEnv) plus the plugin's own data directory, and a parent-death
+// signal so the kernel kills the plugin when the host dies, even by
+// SIGKILL. argv[0] stays the binary's path, for ps and the plugin itself.
+func (p *proc) command(bin *os.File) (*exec.Cmd, error) {
+	env := pluginEnv(os.Environ(), p.m.log.GetLevel())
 	if p.m.cfg.DataDir != "" {
 		dir := filepath.Join(p.m.cfg.DataDir, p.file)
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -130,7 +165,8 @@ func (p *proc) command() (*exec.Cmd, error) {
 		}
 		env = append(env, sdk.EnvDataDir+"="+dir)
 	}
-	cmd := exec.Command(p.path)
+	cmd := exec.Command(fdPath(bin))
+	cmd.Args[0] = p.path
 	cmd.Env = env
 	cmd.SysProcAttr = deathSignal()
 	return cmd, nil

@@ -76,6 +76,10 @@ func TestWriteLockThenVerify(t *testing.T) {
 	if err := pluginmgr.WriteLock(dir, ""); err != nil {
 		t.Fatalf("WriteLock: %v", err)
 	}
+	// The host refuses a lock file others could write (see Verify).
+	if fi, err := os.Stat(filepath.Join(dir, "plugins.lock")); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("written lock file: %v, mode %v, want 0644", err, fi.Mode())
+	}
 	lock, err := pluginmgr.ReadLock(filepath.Join(dir, "plugins.lock"))
 	if err != nil {
 		t.Fatalf("ReadLock of written lock: %v", err)

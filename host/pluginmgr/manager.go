@@ -93,7 +93,7 @@ func New(cfg Config) *Manager {
 // cannot be read or a binary failed verification: the host must refuse to
 // run with unverified code in its plugin directory.
 func (m *Manager) Start(ctx context.Context) error {
-	checks, verr := Verify(m.cfg.Dir, m.cfg.LockFile)
+	checks, files, verr := verify(m.cfg.Dir, m.cfg.LockFile)
 	if checks == nil && verr != nil {
 		return verr
 	}
@@ -110,7 +110,7 @@ func (m *Manager) Start(ctx context.Context) error {
 			m.log.Error("plugin refused", "file", c.File, "reason", c.Problem)
 			continue
 		}
-		if err := p.launch(ctx); err != nil {
+		if err := p.launch(ctx, files[c.File]); err != nil {
 			p.setUnavailable(err.Error())
 			m.log.Error("plugin failed to load", "file", c.File, "error", err)
 			continue

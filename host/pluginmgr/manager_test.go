@@ -117,9 +117,9 @@ func TestStartMissingLockFile(t *testing.T) {
 }
 
 func TestFakeLaunchedAndConfigured(t *testing.T) {
-	t.Setenv("MOLECULE_LOG_LEVEL", "debug") // inherited by the plugin
 	env := mustPluginDir(t, "molecule-backend-fake")
 	logs := &plugintest.Buffer{}
+	// The plugin logs at the host logger's level (MOLECULE_LOG_LEVEL).
 	logger := hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Trace, Output: logs})
 	m := mustStart(t, env.config(logger))
 

@@ -94,7 +94,7 @@ func (p *proc) restart() bool {
 		case <-time.After(p.backoff(n)):
 		}
 		ctx, cancel := context.WithTimeout(p.m.ctx, relaunchTimeout)
-		err := p.launch(ctx)
+		err := p.launch(ctx, nil)
 		cancel()
 		if err == nil {
 			p.mu.Lock()
