@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -137,5 +138,46 @@ func TestLongDataDirUsesShortSocket(t *testing.T) {
 	}
 	if got := query(t, s.URL(), "SELECT 'ok'"); got != "ok" {
 		t.Fatalf("query: %q", got)
+	}
+}
+
+// TestChildEnvironmentHoldsNoHostSecrets starts postgres with the host's
+// secrets in the environment and reads the postmaster's environment back
+// from /proc: none of the host's MOLECULE_* variables may be there.
+func TestChildEnvironmentHoldsNoHostSecrets(t *testing.T) {
+	secrets := map[string]string{
+		"MOLECULE_ADMIN_TOKEN":    "admin-token-secret",
+		"MOLECULE_DATABASE_URL":   "postgres://molecule:db-secret@db.example/molecule",
+		"MOLECULE_BACKEND_CONFIG": `{"cp":{"shared_secret":"backend-secret"}}`,
+		"AWS_SECRET_ACCESS_KEY":   "aws-secret",
+	}
+	for k, v := range secrets {
+		t.Setenv(k, v)
+	}
+	dir := filepath.Join(t.TempDir(), "pg")
+	s := mustStart(t, dir)
+	defer mustStop(t, s)
+	data, err := os.ReadFile(filepath.Join(dir, "pgdata", "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _, _ := strings.Cut(string(data), "\n")
+	environ, err := os.ReadFile(filepath.Join("/proc", strings.TrimSpace(pid), "environ"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := strings.Split(strings.TrimRight(string(environ), "\x00"), "\x00")
+	if !slices.ContainsFunc(vars, func(kv string) bool { return strings.HasPrefix(kv, "PATH=") }) {
+		t.Fatalf("postgres environment %q has no PATH: not an environment?", vars)
+	}
+	for _, kv := range vars {
+		if strings.HasPrefix(kv, "MOLECULE_") || strings.HasPrefix(kv, "AWS_") {
+			t.Errorf("postgres inherited %s", kv)
+		}
+	}
+	for k, v := range secrets {
+		if strings.Contains(string(environ), v) {
+			t.Errorf("the value of %s reached postgres's environment", k)
+		}
 	}
 }

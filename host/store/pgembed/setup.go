@@ -209,14 +209,23 @@ func livePostgres(pid int) bool {
 	return true
 }
 
-// childEnv is the environment of initdb and postgres: ours, with HOME in
-// the data dir (the postgres user's home may not be readable).
+// defaultPath is the PATH of initdb and postgres when the host has none.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// childEnv is the whole environment of initdb and postgres: PATH, HOME in
+// the data dir (the postgres user's home may not be readable), LANG (only
+// the programs' own messages; the cluster's locale is initdb --locale) and
+// the host's TZ when set (initdb takes the cluster's default time zone from
+// it). Nothing else of the host's environment reaches them: not its tokens
+// or database URL (MOLECULE_*), not a PG* variable that would redirect them.
 func childEnv(dataDir string) []string {
-	env := []string{"HOME=" + dataDir}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "HOME=") && !strings.HasPrefix(kv, "PG") {
-			env = append(env, kv)
-		}
+	path := os.Getenv("PATH")
+	if path == "" {
+		path = defaultPath
+	}
+	env := []string{"PATH=" + path, "HOME=" + dataDir, "LANG=C.UTF-8"}
+	if tz, ok := os.LookupEnv("TZ"); ok {
+		env = append(env, "TZ="+tz)
 	}
 	return env
 }
