@@ -43,6 +43,7 @@ test: deps build image ## Run every test against a throwaway Postgres, real plug
 check: ## What CI adds: vet, staticcheck, gofmt, tidy, generated code and matrix in sync, import rules.
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
+	@GO=$(GO) scripts/vulncheck.sh
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	@cp go.mod /tmp/go.mod.check && cp go.sum /tmp/go.sum.check && $(GO) mod tidy && \
 	  if ! diff -q go.mod /tmp/go.mod.check >/dev/null || ! diff -q go.sum /tmp/go.sum.check >/dev/null; then \
