@@ -156,3 +156,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			"dur", time.Since(start), "request_id", requestID(r.Context()))
 	})
 }
+
+func errBadGateway(msg string) error {
+	return &apiError{http.StatusBadGateway, "bad_gateway", msg}
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/molecule-ai/molecule-host/agentapi"
 	"github.com/molecule-ai/molecule-host/host"
+	"github.com/molecule-ai/molecule-host/host/agentsock"
 	"github.com/molecule-ai/molecule-host/host/lifecycle"
 	"github.com/molecule-ai/molecule-host/sdk"
 )
@@ -41,6 +42,12 @@ func (s *Server) agent(w http.ResponseWriter, r *http.Request, op string, limit 
 	}
 	if err != nil {
 		s.writeError(w, r, err)
+		return nil, false
+	}
+	if sock, ok := agentsock.WorkspaceID(r.Context()); ok && sock != ws.ID {
+		// A call on one workspace's host socket with another's token: that
+		// token leaked; refuse it as unknown here.
+		s.writeError(w, r, errUnauthorized("The agent token is not valid on this workspace's socket."))
 		return nil, false
 	}
 	if wait, ok := s.agentLimits.allow(ws.ID); !ok {

@@ -34,6 +34,9 @@ func mustAgentHost(tb testing.TB, d httpapi.Deps) *agentHost {
 	st := storetest.New(tb)
 	log := slog.New(slog.DiscardHandler)
 	d.Registry, d.Logger = registry.New(st, log), log
+	if d.Store == nil {
+		d.Store = st
+	}
 	return &agentHost{tb: tb, st: st, api: httpapi.New(d)}
 }
 

@@ -44,6 +44,9 @@ type Reader interface {
 	// WatchStatus signals each status change of a workspace made by this
 	// host; stop ends the watch.
 	WatchStatus(id string) (changed <-chan struct{}, stop func())
+	// AgentTokenDigest is the digest of the workspace's live agent token,
+	// from which the A2A proxy derives its credential.
+	AgentTokenDigest(ctx context.Context, id string) ([]byte, error)
 }
 
 // Registry handles the workspace agents' calls.
@@ -99,6 +102,10 @@ type Deps struct {
 	Logger     *slog.Logger
 	// ProxyTimeout bounds a proxied A2A call (default 60s).
 	ProxyTimeout time.Duration
+	// AgentSocket returns the path of a workspace's agent socket in its
+	// agent directory (host/agentsock); the proxy dials a unix address only
+	// when it is that path. Nil: unix addresses are refused.
+	AgentSocket func(workspaceID string) string
 	// AgentRate and AgentBurst size the token bucket that limits each
 	// workspace's registry calls: AgentRate calls per second sustained,
 	// AgentBurst at once (defaults 5 and 40). Over it, a call gets 429.
@@ -110,6 +117,7 @@ type Deps struct {
 type Server struct {
 	d           Deps
 	router      *mux.Router
+	agentRouter *mux.Router
 	proxy       *http.Client
 	agentLimits *agentLimits
 }
@@ -122,9 +130,10 @@ func New(d Deps) *Server {
 	if d.ProxyTimeout <= 0 {
 		d.ProxyTimeout = 60 * time.Second
 	}
-	s := &Server{d: d, router: mux.NewRouter(), proxy: &http.Client{Timeout: d.ProxyTimeout},
+	s := &Server{d: d, router: mux.NewRouter(), proxy: newProxyClient(d.ProxyTimeout),
 		agentLimits: newAgentLimits(d.AgentRate, d.AgentBurst)}
 	s.routes()
+	s.buildAgentRouter()
 	return s
 }
 
@@ -145,10 +154,7 @@ func (s *Server) routes() {
 	})
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet)
 
-	agent := r.PathPrefix("/registry").Subrouter()
-	agent.HandleFunc("/register", s.register).Methods(http.MethodPost)
-	agent.HandleFunc("/heartbeat", s.heartbeat).Methods(http.MethodPost)
-	agent.HandleFunc("/boot-event", s.bootEvent).Methods(http.MethodPost)
+	s.agentRoutes(r)
 
 	admin := r.NewRoute().Subrouter()
 	admin.Use(s.adminAuth)
@@ -166,6 +172,32 @@ func (s *Server) routes() {
 	admin.HandleFunc("/operations/{id}", s.getOperation).Methods(http.MethodGet)
 	admin.HandleFunc("/backends", s.listBackends).Methods(http.MethodGet)
 	admin.HandleFunc("/orphans", s.listOrphans).Methods(http.MethodGet)
+}
+
+// agentRoutes registers the workspace agents' routes on r.
+func (s *Server) agentRoutes(r *mux.Router) {
+	agent := r.PathPrefix("/registry").Subrouter()
+	agent.HandleFunc("/register", s.register).Methods(http.MethodPost)
+	agent.HandleFunc("/heartbeat", s.heartbeat).Methods(http.MethodPost)
+	agent.HandleFunc("/boot-event", s.bootEvent).Methods(http.MethodPost)
+}
+
+// AgentHandler serves the agent routes and nothing else: what the host
+// serves on each workspace's host socket (host/agentsock), so workspace
+// code that reaches the socket can reach no admin route.
+func (s *Server) AgentHandler() http.Handler { return s.agentRouter }
+
+func (s *Server) buildAgentRouter() {
+	r := mux.NewRouter()
+	r.Use(s.requestID, s.logRequests)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errNotFoundRoute(r))
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errMethod(r))
+	})
+	s.agentRoutes(r)
+	s.agentRouter = r
 }
 
 func (s *Server) adminAuth(next http.Handler) http.Handler {

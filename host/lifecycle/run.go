@@ -92,9 +92,15 @@ func (s *Service) boot(ctx context.Context, op *host.Operation, ws *host.Workspa
 	if err != nil {
 		return err
 	}
+	var agentDir string
+	if s.cfg.AgentDirs != nil {
+		if agentDir, err = s.cfg.AgentDirs.Open(ws.ID); err != nil {
+			return sdk.Errorf(sdk.KindInternal, "start", "The workspace's agent directory could not be made: %v", err)
+		}
+	}
 	s.step(ctx, op, "starting on backend "+ws.Backend)
 	p, err := s.dispatch.Start(ctx, dispatch.StartSpec{
-		Workspace: ws, Image: s.imageFor(ws.Runtime), AgentToken: tok, HostURL: s.cfg.HostURL,
+		Workspace: ws, Image: s.imageFor(ws.Runtime), AgentToken: tok, HostURL: s.cfg.HostURL, AgentDir: agentDir,
 		Env: map[string]string{
 			agentapi.EnvHeartbeatInterval: s.cfg.HeartbeatInterval.String(),
 			agentapi.EnvRuntime:           ws.Runtime,
@@ -144,6 +150,11 @@ func (s *Service) delete(ctx context.Context, op *host.Operation, ws *host.Works
 	s.step(ctx, op, "destroying on backend "+ws.Backend)
 	if err := s.dispatch.Destroy(ctx, ws); err != nil {
 		return err
+	}
+	if s.cfg.AgentDirs != nil {
+		if err := s.cfg.AgentDirs.Remove(ws.ID); err != nil {
+			s.log.Warn("removing the agent directory", "workspace", ws.ID, "err", err)
+		}
 	}
 	_, err := s.store.Transition(ctx, ws.ID, host.StatusChange{To: host.StatusRemoved, Reason: "delete requested", ClearBoot: true})
 	return err

@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/molecule-ai/molecule-host/agentapi"
 	"github.com/molecule-ai/molecule-host/host"
@@ -154,20 +155,37 @@ func (r *Registry) maybeOnline(ctx context.Context, id string) error {
 	return ignoreStale(err)
 }
 
-// checkAgentURL refuses URLs that are not http(s) on the workspace's own
-// address.
+// checkAgentURL checks the URL an agent registers against where its backend
+// placed it (host.Workspace.Address). For a unix endpoint the agent names
+// its socket as it sees it (inside a container the path differs), so only
+// the scheme is checked; for "host:port" the URL must be on exactly that
+// host and port; for a bare host, on that host. The A2A proxy dials the
+// placed address, never this URL; the check keeps what agents report
+// honest.
 func checkAgentURL(raw, address string) error {
 	u, err := url.Parse(raw)
 	bad := func(msg string) error {
 		return sdk.Invalid("register", "The agent URL is not acceptable.", sdk.FieldError{Path: "url", Message: msg})
 	}
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return bad("must be an absolute http(s) URL")
-	}
 	if address == "" {
 		// The agent can boot before the backend's Start has returned its
 		// placement: ask it to retry rather than refusing it.
 		return sdk.Errorf(sdk.KindTransient, "register", "The backend has not reported this workspace's address yet; retry shortly.")
+	}
+	if strings.HasPrefix(address, host.UnixEndpointPrefix) {
+		if err != nil || u.Scheme != "unix" || !strings.HasPrefix(u.Path, "/") || u.Host != "" {
+			return bad("must be unix:///<socket path>: this workspace's agent serves on a unix socket")
+		}
+		return nil
+	}
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return bad("must be an absolute http(s) URL")
+	}
+	if h, port, perr := net.SplitHostPort(address); perr == nil {
+		if (u.Hostname() != h && !sameIP(u.Hostname(), h)) || u.Port() != port {
+			return bad(fmt.Sprintf("%q is not the workspace's endpoint %q", u.Host, address))
+		}
+		return nil
 	}
 	if h := u.Hostname(); h != address && !sameIP(h, address) {
 		return bad(fmt.Sprintf("host %q is not the workspace's address %q", h, address))

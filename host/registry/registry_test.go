@@ -28,6 +28,12 @@ func TestCheckAgentURL(t *testing.T) {
 		"not http":                  {"file:///etc/passwd", "127.0.0.1", sdk.KindInvalid, false},
 		"relative":                  {"/a2a", "127.0.0.1", sdk.KindInvalid, false},
 		"backend not placed it yet": {"http://127.0.0.1:4100", "", sdk.KindTransient, false},
+		"exact endpoint":            {"http://127.0.1.7:8000/", "127.0.1.7:8000", 0, true},
+		"endpoint, other port":      {"http://127.0.1.7:8001/", "127.0.1.7:8000", sdk.KindInvalid, false},
+		"endpoint, other host":      {"http://127.0.0.1:8000/", "127.0.1.7:8000", sdk.KindInvalid, false},
+		"agent socket":              {"unix:///run/molecule/agent.sock", "unix:/srv/agents/ws/agent.sock", 0, true},
+		"http on a socket endpoint": {"http://127.0.0.1:8000/", "unix:/srv/agents/ws/agent.sock", sdk.KindInvalid, false},
+		"socket on a tcp endpoint":  {"unix:///run/molecule/agent.sock", "127.0.1.7:8000", sdk.KindInvalid, false},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
