@@ -30,8 +30,7 @@ func BenchmarkDockerCreateToOnline(b *testing.B) {
 	// The host runs as in production (info logging, default heartbeat),
 	// not with the tests' debug logging.
 	h := hosttest.Start(b, hosttest.Options{Plugins: []string{"molecule-backend-docker"},
-		BackendConfig: map[string]map[string]string{"docker": {"network": "host"}},
-		Env:           map[string]string{"MOLECULE_LOG_LEVEL": "info", "MOLECULE_HEARTBEAT_INTERVAL": "10s", "MOLECULE_LIVENESS_TTL": "30s"}})
+		Env: map[string]string{"MOLECULE_LOG_LEVEL": "info", "MOLECULE_HEARTBEAT_INTERVAL": "10s", "MOLECULE_LIVENESS_TTL": "30s"}})
 	reg := startRegistry(b)
 	run := fmt.Sprintf("%d", time.Now().UnixNano())
 	b.Cleanup(func() { removeLabeled(b, "molecule.bench="+run) })

@@ -3,9 +3,11 @@ package bench_test
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
-	"net/http/httptest"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,17 +17,24 @@ import (
 
 const registryToken = "bench-agent-token"
 
-// registry is a loopback HTTP server playing the host's registry for the
-// docker run baseline: it accepts every agent call and reports the
-// workspace id of each register call on registered.
+// registry plays the host's registry for the docker run baseline: it
+// serves the agent routes on a host socket in an agent directory made for
+// each container, as the host does, accepts every agent call and reports
+// the workspace id of each register call on registered.
 type registry struct {
-	url        string
+	handler    http.Handler
+	root       string
 	registered chan string
 }
 
 func startRegistry(b *testing.B) *registry {
-	r := &registry{registered: make(chan string, 16)}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	root, err := os.MkdirTemp("", "mhbench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(root) })
+	r := &registry{root: root, registered: make(chan string, 16)}
+	r.handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Header.Get("Authorization") != "Bearer "+registryToken {
 			http.Error(w, "bad token", http.StatusUnauthorized)
 			return
@@ -43,23 +52,46 @@ func startRegistry(b *testing.B) *registry {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte("{}"))
-	}))
-	b.Cleanup(srv.Close)
-	r.url = srv.URL
+	})
 	return r
 }
 
-// dockerRunToRegister runs the workspace image with `docker run` on the
-// host network, its agent pointed at reg, and times it until the agent's
+// agentDir makes an agent directory for id with the registry serving its
+// host socket; stop closes it.
+func (r *registry) agentDir(b *testing.B, id string) (dir string, stop func()) {
+	dir = filepath.Join(r.root, id)
+	if err := os.Mkdir(dir, 0o777); err != nil || os.Chmod(dir, 0o777) != nil {
+		b.Fatalf("agent directory %s: %v", dir, err)
+	}
+	ln, err := net.Listen("unix", filepath.Join(dir, agentapi.HostSocket))
+	if err != nil {
+		b.Fatal(err)
+	}
+	_ = os.Chmod(filepath.Join(dir, agentapi.HostSocket), 0o666)
+	srv := &http.Server{Handler: r.handler}
+	go func() { _ = srv.Serve(ln) }()
+	return dir, func() { _ = srv.Close() }
+}
+
+// dockerRunToRegister runs the workspace image with `docker run`, isolated
+// as the Docker backend isolates a workspace (no network, unprivileged
+// user, no capabilities, read-only root, the agent directory mounted) and
+// its agent pointed at reg's host socket, and times it until the agent's
 // register call arrives; then it removes the container, untimed.
 func dockerRunToRegister(b *testing.B, reg *registry, run string, i int) time.Duration {
 	b.Helper()
 	id := fmt.Sprintf("bench-%s-bare-%d", run, i)
 	name := "molecule-bench-" + strings.TrimPrefix(id, "bench-")
-	args := []string{"run", "-d", "--name", name, "--label", "molecule.bench=" + run, "--network", "host"}
+	dir, stop := reg.agentDir(b, fmt.Sprintf("bare-%d", i))
+	defer stop()
+	args := []string{"run", "-d", "--name", name, "--label", "molecule.bench=" + run,
+		"--network", "none", "--user", "65532:65532", "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true",
+		"--read-only", "--tmpfs", "/tmp:rw,nosuid,nodev,size=128m,mode=1777", "--pids-limit", "512",
+		"-v", dir + ":" + agentapi.AgentDirInWorkspace}
 	for k, v := range map[string]string{
-		agentapi.EnvWorkspaceID: id, agentapi.EnvHostURL: reg.url, agentapi.EnvToken: registryToken,
-		agentapi.EnvListenAddr: "127.0.0.1:0", agentapi.EnvRuntime: "echo",
+		agentapi.EnvWorkspaceID: id, agentapi.EnvToken: registryToken, agentapi.EnvRuntime: "echo",
+		agentapi.EnvHostURL:    agentapi.UnixURLScheme + agentapi.AgentDirInWorkspace + "/" + agentapi.HostSocket,
+		agentapi.EnvListenAddr: agentapi.UnixAddrPrefix + agentapi.AgentDirInWorkspace + "/" + agentapi.AgentSocket,
 	} {
 		args = append(args, "-e", k+"="+v)
 	}

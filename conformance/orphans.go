@@ -3,6 +3,8 @@ package conformance
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/molecule-ai/molecule-host/agentapi"
 	"github.com/molecule-ai/molecule-host/sdk"
@@ -107,7 +109,33 @@ func (t *T) startRequest(id string) *sdk.StartRequest {
 		ConfigHash:  agentapi.ConfigHash(files),
 		AgentToken:  "conformance-direct-token",
 		HostURL:     t.hostURL(),
+		AgentDir:    t.agentDir(id),
 	}
+}
+
+// agentDir makes an agent directory for a workspace the scenario starts on
+// the plugin directly, as a host would (mode 0777, in a private temporary
+// directory removed after the scenario). No host serves its socket: such a
+// workspace never registers, which the direct scenarios do not need.
+func (t *T) agentDir(id string) string {
+	if dir, ok := t.agentDirs[id]; ok {
+		return dir // the same request every time, as a host sends it
+	}
+	root, err := os.MkdirTemp("", "mhconf")
+	if err != nil {
+		t.Logf("agent directory: %v", err)
+		return ""
+	}
+	t.Cleanup(func(context.Context) error { return os.RemoveAll(root) })
+	dir := filepath.Join(root, id)
+	if err := os.Mkdir(dir, 0o777); err != nil || os.Chmod(dir, 0o777) != nil {
+		t.Logf("agent directory: %v", err)
+	}
+	if t.agentDirs == nil {
+		t.agentDirs = map[string]string{}
+	}
+	t.agentDirs[id] = dir
+	return dir
 }
 
 func (t *T) hostURL() string {

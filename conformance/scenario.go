@@ -120,6 +120,8 @@ type T struct {
 	created  *idSet
 	cleanups []func(ctx context.Context) error
 	logs     []string
+	// agentDirs are the agent directories of direct Start calls, by id.
+	agentDirs map[string]string
 }
 
 // Cleanup registers fn to run after the scenario, even when it fails.

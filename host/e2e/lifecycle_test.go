@@ -23,7 +23,7 @@ func TestLifecycleOnFake(t *testing.T) {
 		t.Fatalf("create operation: %+v", op)
 	}
 	ws := waitStatus(t, h, a.Workspace.ID, "online", 30*time.Second)
-	if ws.URL == "" || !strings.HasPrefix(ws.URL, "http://127.0.0.1:") {
+	if ws.URL == "" || !strings.HasPrefix(ws.URL, "unix:///") || !strings.HasSuffix(ws.URL, "/agent.sock") {
 		t.Errorf("online workspace has URL %q", ws.URL)
 	}
 
