@@ -16,6 +16,7 @@
 //	-tcp host:port   a host service that must be unreachable
 //	-get /path       an HTTP path on the host socket that must not answer 2xx
 //	-sock /path      a unix socket (not this workspace's) that must not connect
+//	-token T         the bearer token -get presents (not repeatable)
 package main
 
 import (
@@ -77,6 +78,7 @@ func main() {
 	flag.Var(&tcp, "tcp", "host:port of a host service that must be unreachable (repeatable)")
 	flag.Var(&gets, "get", "path to GET on the host socket; a 2xx answer is a successful attack (repeatable)")
 	flag.Var(&socks, "sock", "unix socket path that must not be reachable (repeatable)")
+	token := flag.String("token", "", "bearer token to present on -get calls (e.g. a leaked admin token)")
 	flag.Parse()
 
 	rawSockets()
@@ -87,7 +89,7 @@ func main() {
 		}
 		attack("tcp connect "+addr, err, "connected")
 	}
-	hostSocket(filepath.Join(*dir, "host.sock"), gets)
+	hostSocket(filepath.Join(*dir, "host.sock"), *token, gets)
 	agentDir(*dir, socks)
 	writes()
 	facts()
@@ -115,14 +117,22 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 // hostSocket calls each path on the host socket. Reaching the socket at
 // all is a sanity check, so a refused attack means the host refused it.
-func hostSocket(sock string, paths []string) {
+func hostSocket(sock, token string, paths []string) {
 	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
 		},
 	}}
 	for _, p := range paths {
-		resp, err := hc.Get("http://host" + p)
+		req, err := http.NewRequest(http.MethodGet, "http://host"+p, nil)
+		if err != nil {
+			sanity("host socket answers GET "+p, err, "")
+			continue
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := hc.Do(req)
 		if err != nil {
 			sanity("host socket answers GET "+p, err, "")
 			attack("host socket GET "+p, err, "")
