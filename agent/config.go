@@ -1,15 +1,12 @@
 package agent
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -97,61 +94,6 @@ func (c *Config) fillDefaults() {
 	if c.FailFlushTimeout <= 0 {
 		c.FailFlushTimeout = 30 * time.Second
 	}
-}
-
-// ApplyUserData applies the agentapi.UserData JSON file named by
-// $MOLECULE_USER_DATA, if set: it sets every variable of its env with setenv,
-// then writes its config files into the config directory (read from getenv
-// after the env is applied, default /configs), creating parent directories.
-// Files already in the directory and not named by the user data are kept.
-// It reports whether user data was applied.
-func ApplyUserData(getenv func(string) string, setenv func(k, v string) error) (bool, error) {
-	file := getenv(agentapi.EnvUserDataFile)
-	if file == "" {
-		return false, nil
-	}
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		return false, fmt.Errorf("read user data %s: %w", file, err)
-	}
-	var ud agentapi.UserData
-	if err := json.Unmarshal(raw, &ud); err != nil {
-		return false, fmt.Errorf("user data %s is not valid JSON: %w", file, err)
-	}
-	keys := make([]string, 0, len(ud.Env))
-	for k := range ud.Env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if err := setenv(k, ud.Env[k]); err != nil {
-			return false, fmt.Errorf("user data env %s: %w", k, err)
-		}
-	}
-	dir := getenv(agentapi.EnvConfigDir)
-	if dir == "" {
-		dir = DefaultConfigDir
-	}
-	return true, WriteConfigDir(dir, ud.ConfigFiles)
-}
-
-// WriteConfigDir writes files (slash-separated paths relative to dir) into
-// dir. A path that is absolute or leaves dir is an error naming it.
-func WriteConfigDir(dir string, files map[string][]byte) error {
-	for p, content := range files {
-		clean := path.Clean(p)
-		if p == "" || path.IsAbs(p) || clean == "." || clean == ".." || strings.HasPrefix(clean, "../") {
-			return fmt.Errorf("config path %q must be relative and stay inside the config directory", p)
-		}
-		dst := filepath.Join(dir, filepath.FromSlash(clean))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return fmt.Errorf("write config %s: %w", p, err)
-		}
-		if err := os.WriteFile(dst, content, 0o644); err != nil {
-			return fmt.Errorf("write config %s: %w", p, err)
-		}
-	}
-	return nil
 }
 
 // ReadConfigDir returns every file under dir keyed by its slash-separated

@@ -173,3 +173,36 @@ type UserData struct {
 	Env         map[string]string `json:"env"`
 	ConfigFiles map[string][]byte `json:"config_files"`
 }
+
+// What user data may set. The launcher (a backend, on the process or
+// container environment) owns the variables that identify and authenticate
+// the workspace, place its files and listener, and steer the dynamic
+// loader; user data (EnvUserDataFile) carries only what the workspace's
+// owner controls, so the agent refuses user data that sets a launcher
+// variable: every MOLECULE_ name but UserDataEnvAllowed, and every LD_
+// name (LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT, ...).
+const (
+	// EnvTier is the workspace's tier, information for the runtime only.
+	EnvTier = "MOLECULE_TIER"
+)
+
+// UserDataEnvAllowed are the MOLECULE_ names user data may set.
+var UserDataEnvAllowed = []string{EnvTier}
+
+// UserDataEnvRefused reports whether user data may not set the variable
+// name (see UserDataEnvAllowed).
+func UserDataEnvRefused(name string) bool {
+	hasPrefix := func(p string) bool { return len(name) >= len(p) && name[:len(p)] == p }
+	if hasPrefix("LD_") {
+		return true
+	}
+	if !hasPrefix("MOLECULE_") {
+		return false
+	}
+	for _, a := range UserDataEnvAllowed {
+		if name == a {
+			return false
+		}
+	}
+	return true
+}

@@ -20,7 +20,7 @@ trap cleanup EXIT
 SECRET=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 ADMIN=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 mkdir -p "$WORK/cp"
-bin/molecule-cp-local --data-dir "$WORK/cp" --shared-secret "$SECRET" --admin-token "$ADMIN" \
+MOLECULE_CP_SHARED_SECRET=$SECRET MOLECULE_CP_ADMIN_TOKEN=$ADMIN bin/molecule-cp-local --data-dir "$WORK/cp" \
 	--ready-file "$WORK/cp/ready.json" --kill-instances-on-exit >"$WORK/cp-local.log" 2>&1 &
 CP_PID=$!
 for _ in $(seq 1 100); do

@@ -9,11 +9,14 @@ cd "$(dirname "$0")/.."
 DATA=${MOLECULE_DATA_DIR:-$PWD/.molecule}
 LISTEN=${MOLECULE_LISTEN:-127.0.0.1:8080}
 mkdir -p "$DATA/cp"
-chmod 755 "$DATA"
+# Other users may not list or read the data dir; they may search it, so the
+# embedded Postgres (the postgres user, when run as root) reaches its cluster
+# and molecule-cp-local's instances (nobody, when run as root) their disks.
+chmod 711 "$DATA"
 
 secret_file() { # a random secret kept in the data dir, so restarts keep it
 	local f="$DATA/$1"
-	[[ -s $f ]] || head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$f"
+	[[ -s $f ]] || (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$f")
 	chmod 600 "$f"
 	cat "$f"
 }
@@ -21,7 +24,8 @@ CP_SECRET=$(secret_file cp-shared-secret)
 CP_ADMIN=$(secret_file cp-admin-token)
 
 rm -f "$DATA/cp/ready.json"
-bin/molecule-cp-local --data-dir "$DATA/cp" --shared-secret "$CP_SECRET" --admin-token "$CP_ADMIN" \
+bin/molecule-cp-local --data-dir "$DATA/cp" --shared-secret-file "$DATA/cp-shared-secret" \
+	--admin-token-file "$DATA/cp-admin-token" \
 	--ready-file "$DATA/cp/ready.json" --kill-instances-on-exit >>"$DATA/cp/cp-local.log" 2>&1 &
 CP_PID=$!
 trap 'kill $CP_PID 2>/dev/null; wait $CP_PID 2>/dev/null || true' EXIT

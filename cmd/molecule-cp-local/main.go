@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,10 +25,15 @@ import (
 )
 
 type options struct {
-	listen, readyFile, pool string
-	kill                    bool
-	cfg                     cplocal.Config
+	listen, readyFile, pool    string
+	secretFile, adminTokenFile string
+	kill                       bool
+	cfg                        cplocal.Config
 }
+
+// removedFlags were value flags for secrets: a value on the command line is
+// readable by every local user in /proc/<pid>/cmdline.
+var removedFlags = map[string]string{"shared-secret": "MOLECULE_CP_SHARED_SECRET", "admin-token": "MOLECULE_CP_ADMIN_TOKEN"}
 
 func parseFlags(args []string) (options, error) {
 	var o options
@@ -35,9 +41,15 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:0", "loopback address to serve on")
 	fs.StringVar(&o.readyFile, "ready-file", "", `file to write {"url":"http://..."} to once serving`)
 	fs.StringVar(&o.cfg.DataDir, "data-dir", os.Getenv("MOLECULE_CP_DATA_DIR"), "directory for state and instance disks (required)")
-	fs.StringVar(&o.cfg.SharedSecret, "shared-secret", os.Getenv("MOLECULE_CP_SHARED_SECRET"), "bearer token of the workspace routes (or $MOLECULE_CP_SHARED_SECRET)")
-	fs.StringVar(&o.cfg.AdminToken, "admin-token", os.Getenv("MOLECULE_CP_ADMIN_TOKEN"), "bearer token of the admin routes (or $MOLECULE_CP_ADMIN_TOKEN)")
+	fs.StringVar(&o.secretFile, "shared-secret-file", "", "file (mode 0600 or 0400) holding the bearer token of the workspace routes (or $MOLECULE_CP_SHARED_SECRET)")
+	fs.StringVar(&o.adminTokenFile, "admin-token-file", "", "file (mode 0600 or 0400) holding the bearer token of the admin routes (or $MOLECULE_CP_ADMIN_TOKEN)")
+	for name, env := range removedFlags {
+		fs.Func(name, "removed: use --"+name+"-file or $"+env, func(string) error {
+			return fmt.Errorf("a secret on the command line is readable by every local user: use --%s-file or $%s", name, env)
+		})
+	}
 	fs.StringVar(&o.cfg.AgentPath, "agent", defaultAgent(), "molecule-agent binary every instance runs")
+	fs.StringVar(&o.cfg.InstanceUser, "instance-user", "", "user name or uid:gid instances run as when the control plane runs as root (default "+cplocal.DefaultInstanceUser+"); never root")
 	fs.StringVar(&o.pool, "address-pool", cplocal.DefaultAddressPool.String(), "loopback prefix instances' private IPs come from")
 	fs.DurationVar(&o.cfg.StopGrace, "stop-grace", cplocal.DefaultStopGrace, "time between SIGTERM and SIGKILL when stopping an instance")
 	fs.DurationVar(&o.cfg.Faults.Latency, "latency", 0, "fault: delay every workspace-route answer")
@@ -46,6 +58,13 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.kill, "kill-instances-on-exit", false, "stop every instance when exiting")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	var err error
+	if o.cfg.SharedSecret, err = secret(o.secretFile, "MOLECULE_CP_SHARED_SECRET"); err != nil {
+		return o, fmt.Errorf("--shared-secret-file: %w", err)
+	}
+	if o.cfg.AdminToken, err = secret(o.adminTokenFile, "MOLECULE_CP_ADMIN_TOKEN"); err != nil {
+		return o, fmt.Errorf("--admin-token-file: %w", err)
 	}
 	pool, err := netip.ParsePrefix(o.pool)
 	if err != nil {
@@ -57,6 +76,30 @@ func parseFlags(args []string) (options, error) {
 		return o, fmt.Errorf("--listen %q must be a loopback address with a port, such as 127.0.0.1:0", o.listen)
 	}
 	return o, nil
+}
+
+// secret reads the secret held in file, or else the environment variable
+// env. A file any other user may read, write or execute is refused.
+func secret(file, env string) (string, error) {
+	if file == "" {
+		return os.Getenv(env), nil
+	}
+	st, err := os.Stat(file)
+	if err != nil {
+		return "", err
+	}
+	if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		return "", fmt.Errorf("secret file %s has mode %04o: group or others have access to it; chmod 600 %s", file, perm, file)
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	s := strings.TrimSpace(string(raw))
+	if s == "" {
+		return "", fmt.Errorf("secret file %s is empty", file)
+	}
+	return s, nil
 }
 
 // defaultAgent is molecule-agent next to this executable.

@@ -32,6 +32,7 @@ type config struct {
 	SweepInterval     time.Duration
 	OperationRescue   time.Duration
 	LogLevel          string
+	AgentDir          string
 }
 
 // setting describes one flag and its environment variable, for --help.
@@ -46,7 +47,8 @@ var settings = []setting{
 	{"public-url", "MOLECULE_PUBLIC_URL", "", "URL workspace agents reach the host at (default http://<listen address>)"},
 	{"plugin-dir", "MOLECULE_PLUGIN_DIR", "bin/plugins", "directory holding molecule-backend-* plugin binaries"},
 	{"lock-file", "MOLECULE_PLUGIN_LOCK", "", "SHA-256 lock file for the plugins (default <plugin-dir>/plugins.lock)"},
-	{"admin-token", "MOLECULE_ADMIN_TOKEN", "", "admin bearer token (default: generated once and kept in <data-dir>/admin-token)"},
+	{"admin-token-file", "MOLECULE_ADMIN_TOKEN_FILE", "", "file (mode 0600 or 0400) holding the admin bearer token, or the token itself in $MOLECULE_ADMIN_TOKEN (default: generated once and kept in <data-dir>/admin-token)"},
+	{"agent-dir", "MOLECULE_AGENT_DIR", "", "directory of the workspaces' agent directories, where agents and host talk over unix sockets (default <data-dir>/agents; keep it short: a socket path is at most 107 bytes)"},
 	{"ready-file", "MOLECULE_READY_FILE", "", "file the host writes {\"url\":...} to once it serves"},
 	{"backend-config", "MOLECULE_BACKEND_CONFIG", "", "JSON file {\"<backend>\":{\"key\":\"value\"}} passed to each backend's Configure"},
 	{"runtime-images", "MOLECULE_RUNTIME_IMAGES", "default=molecule-workspace:dev", "runtime=image pairs, comma-separated; \"default\" serves unlisted runtimes"},
@@ -67,14 +69,17 @@ func parseConfig(fs *flag.FlagSet, args []string) (*config, error) {
 		}
 		vals[s.flag] = fs.String(s.flag, def, s.usage+" ($"+s.env+")")
 	}
+	fs.Func("admin-token", "removed: use --admin-token-file or $MOLECULE_ADMIN_TOKEN", func(string) error {
+		return errors.New("a token on the command line is readable by every local user: use --admin-token-file or $MOLECULE_ADMIN_TOKEN")
+	})
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	c := &config{
 		DataDir: *vals["data-dir"], DatabaseURL: *vals["database-url"], Listen: *vals["listen"],
 		PublicURL: *vals["public-url"], PluginDir: *vals["plugin-dir"], LockFile: *vals["lock-file"],
-		AdminToken: *vals["admin-token"], ReadyFile: *vals["ready-file"], BackendConfig: *vals["backend-config"],
-		RuntimeImages: *vals["runtime-images"], LogLevel: *vals["log-level"],
+		AdminToken: os.Getenv("MOLECULE_ADMIN_TOKEN"), ReadyFile: *vals["ready-file"], BackendConfig: *vals["backend-config"],
+		RuntimeImages: *vals["runtime-images"], LogLevel: *vals["log-level"], AgentDir: *vals["agent-dir"],
 	}
 	var errs []error
 	dur := func(name string, dst *time.Duration) {
@@ -96,6 +101,13 @@ func parseConfig(fs *flag.FlagSet, args []string) (*config, error) {
 	dur("operation-rescue", &c.OperationRescue)
 	if c.SweepInterval == 0 {
 		c.SweepInterval = max(c.LivenessTTL/3, 100*time.Millisecond)
+	}
+	if f := *vals["admin-token-file"]; f != "" {
+		tok, err := readSecretFile(f)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--admin-token-file: %w", err))
+		}
+		c.AdminToken = tok
 	}
 	if c.LockFile == "" {
 		c.LockFile = filepath.Join(c.PluginDir, "plugins.lock")
@@ -128,6 +140,17 @@ func (c *config) backendConfig() (map[string]map[string]string, error) {
 	if c.BackendConfig == "" {
 		return out, nil
 	}
+	st, err := os.Stat(c.BackendConfig)
+	if err != nil {
+		return nil, fmt.Errorf("backend config: %w", err)
+	}
+	// It holds the backends' secrets (the CP's shared secret and admin
+	// token among them).
+	if perm := st.Mode().Perm(); perm&0o022 != 0 {
+		return nil, fmt.Errorf("backend config %s has mode %04o: others may change it; chmod 600 %s", c.BackendConfig, perm, c.BackendConfig)
+	} else if perm&0o044 != 0 {
+		warnf("backend config %s has mode %04o: others may read the secrets in it; chmod 600 %s", c.BackendConfig, perm, c.BackendConfig)
+	}
 	b, err := os.ReadFile(c.BackendConfig)
 	if err != nil {
 		return nil, fmt.Errorf("backend config: %w", err)
@@ -139,14 +162,20 @@ func (c *config) backendConfig() (map[string]map[string]string, error) {
 }
 
 // adminToken returns the configured token, or the one kept in the data
-// dir, generating it on first use.
+// dir, generating it on first use. It first secures the data dir (see
+// secureDataDir), which holds the token.
 func (c *config) adminToken() (string, error) {
+	if err := c.secureDataDir(); err != nil {
+		return "", err
+	}
 	if c.AdminToken != "" {
 		return c.AdminToken, nil
 	}
 	path := filepath.Join(c.DataDir, "admin-token")
-	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
-		return strings.TrimSpace(string(b)), nil
+	if _, err := os.Stat(path); err == nil {
+		if tok, err := readSecretFile(path); err != nil || tok != "" {
+			return tok, err
+		}
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
@@ -157,4 +186,57 @@ func (c *config) adminToken() (string, error) {
 		return "", fmt.Errorf("writing admin token: %w", err)
 	}
 	return tok, nil
+}
+
+// agentDir is the root of the workspaces' agent directories.
+func (c *config) agentDir() string {
+	if c.AgentDir != "" {
+		return c.AgentDir
+	}
+	return filepath.Join(c.DataDir, "agents")
+}
+
+// secureDataDir refuses a data dir other users may write in (they could
+// replace the admin token, the cluster or the plugins' data) and removes
+// their read access to it. Search access stays: the embedded Postgres runs
+// as the postgres user when the host runs as root and reaches its cluster
+// through the data dir.
+func (c *config) secureDataDir() error {
+	st, err := os.Stat(c.DataDir)
+	if err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	perm := st.Mode().Perm()
+	if perm&0o022 != 0 {
+		return fmt.Errorf("data dir %s has mode %04o: others may write in it; chmod go-w %s", c.DataDir, perm, c.DataDir)
+	}
+	if perm&0o044 != 0 {
+		if err := os.Chmod(c.DataDir, perm&^0o044); err != nil {
+			return fmt.Errorf("data dir: %w", err)
+		}
+	}
+	return nil
+}
+
+// readSecretFile reads a secret from file, refusing a file any other user
+// may read or write.
+func readSecretFile(file string) (string, error) {
+	st, err := os.Stat(file)
+	if err != nil {
+		return "", err
+	}
+	if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		return "", fmt.Errorf("secret file %s has mode %04o: group or others have access to it; chmod 600 %s", file, perm, file)
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(raw)), nil
+}
+
+// warnf reports a problem that does not stop the host, on stderr before its
+// logger exists.
+func warnf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "molecule-host: warning: "+format+"\n", args...)
 }

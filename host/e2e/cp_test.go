@@ -31,12 +31,12 @@ func startCPLocal(t *testing.T, dir string, extra ...string) *cpLocal {
 	hosttest.BuildCmd(t, "molecule-agent")
 	bin := hosttest.BuildCmd(t, "molecule-cp-local")
 	if dir == "" {
-		dir = t.TempDir()
+		dir = cpDataDir(t)
 	}
 	c := &cpLocal{secret: "cp-secret", admin: "cp-admin", dir: dir}
 	ready := filepath.Join(dir, "ready.json")
 	_ = os.Remove(ready)
-	args := []string{"--data-dir", dir, "--shared-secret", c.secret, "--admin-token", c.admin, "--ready-file", ready}
+	args := []string{"--data-dir", dir, "--ready-file", ready}
 	keep := false
 	for _, e := range extra {
 		if e == "--keep-instances" {
@@ -49,6 +49,7 @@ func startCPLocal(t *testing.T, dir string, extra ...string) *cpLocal {
 		args = append(args, "--kill-instances-on-exit")
 	}
 	c.cmd = exec.Command(bin, args...)
+	c.cmd.Env = append(os.Environ(), "MOLECULE_CP_SHARED_SECRET="+c.secret, "MOLECULE_CP_ADMIN_TOKEN="+c.admin)
 	c.cmd.Stdout, c.cmd.Stderr = os.Stderr, os.Stderr
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -64,6 +65,22 @@ func startCPLocal(t *testing.T, dir string, extra ...string) *cpLocal {
 		return false, "molecule-cp-local did not write its ready file"
 	})
 	return c
+}
+
+// cpDataDir is a new data dir for molecule-cp-local that its instances'
+// user can reach (run as root, instances run as nobody, and a test's
+// TempDir sits in a directory only its owner may search).
+func cpDataDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "cp-data-")
+	if err == nil {
+		err = os.Chmod(dir, 0o711)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
 }
 
 func (c *cpLocal) stop() {
@@ -217,7 +234,7 @@ func TestCPBootFailureHitsDeadline(t *testing.T) {
 // dir, same address) under a running host: the instance keeps running,
 // and the host can still stop and start it, on the same instance.
 func TestCPLocalRestartLosesNothing(t *testing.T) {
-	dir := t.TempDir()
+	dir := cpDataDir(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

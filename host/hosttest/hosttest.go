@@ -40,6 +40,11 @@ func Build(tb testing.TB, plugins ...string) string {
 		if buildErr != nil {
 			return
 		}
+		// Others may execute what is built here: run as root,
+		// molecule-cp-local's instances run the agent as nobody.
+		if buildErr = os.Chmod(buildDir, 0o755); buildErr != nil {
+			return
+		}
 		buildErr = goBuild(buildDir, "./cmd/molecule-host")
 	})
 	if buildErr != nil {

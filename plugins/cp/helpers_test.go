@@ -33,6 +33,10 @@ var binDir string
 func TestMain(m *testing.M) {
 	dir, cleanup := plugintest.MainBuild("./cmd/molecule-agent", "./cmd/molecule-backend-cp", "./cmd/molecule-cp-local")
 	binDir = dir
+	if err := os.Chmod(dir, 0o755); err != nil { // run as root, instances execute the agent as nobody
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	cleanup()
 	os.Exit(code)
@@ -48,7 +52,7 @@ type cpEnv struct {
 func mustCP(tb testing.TB, dataDir string, faults cplocal.Faults) *cpEnv {
 	tb.Helper()
 	if dataDir == "" {
-		dataDir = tb.TempDir()
+		dataDir = mustDataDir(tb)
 	}
 	srv, err := cplocal.New(cplocal.Config{DataDir: dataDir, SharedSecret: secret, AdminToken: adminToken,
 		AgentPath: filepath.Join(binDir, "molecule-agent"), StopGrace: 3 * time.Second, Faults: faults})
@@ -58,6 +62,22 @@ func mustCP(tb testing.TB, dataDir string, faults cplocal.Faults) *cpEnv {
 	env := &cpEnv{srv: srv, ts: httptest.NewServer(srv.Handler()), dataDir: dataDir}
 	tb.Cleanup(func() { env.close(true) })
 	return env
+}
+
+// mustDataDir returns a new data dir for a control plane that instance
+// users can reach (a test's TempDir sits in a directory only its owner may
+// search; run as root, instances run as nobody).
+func mustDataDir(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.MkdirTemp("", "cp-data-")
+	if err == nil {
+		err = os.Chmod(dir, 0o711)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
 }
 
 // close stops serving; killInstances also stops every instance.

@@ -22,8 +22,8 @@ import (
 func startCPBinary(tb testing.TB, dataDir string) (string, *exec.Cmd) {
 	tb.Helper()
 	ready := filepath.Join(tb.TempDir(), "ready.json")
-	cmd := exec.Command(filepath.Join(binDir, "molecule-cp-local"), "--data-dir", dataDir, "--ready-file", ready,
-		"--shared-secret", secret, "--admin-token", adminToken, "--stop-grace", "3s")
+	cmd := exec.Command(filepath.Join(binDir, "molecule-cp-local"), "--data-dir", dataDir, "--ready-file", ready, "--stop-grace", "3s")
+	cmd.Env = append(os.Environ(), "MOLECULE_CP_SHARED_SECRET="+secret, "MOLECULE_CP_ADMIN_TOKEN="+adminToken)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("start molecule-cp-local: %v", err)
@@ -40,7 +40,7 @@ func startCPBinary(tb testing.TB, dataDir string) (string, *exec.Cmd) {
 // TestCPBinaryRestartKeepsInstances restarts molecule-cp-local as a real
 // process: its instances run in their own sessions and are re-adopted.
 func TestCPBinaryRestartKeepsInstances(t *testing.T) {
-	dataDir, host := t.TempDir(), mustFakeHost(t)
+	dataDir, host := mustDataDir(t), mustFakeHost(t)
 	url, cmd := startCPBinary(t, dataDir)
 	b, ctx := mustBackend(t, url, nil), context.Background()
 	r, err := b.Start(ctx, startRequest(host, "ws-bin", filesA))

@@ -62,7 +62,7 @@ func setFaults(tb testing.TB, url, body string) {
 }
 
 func TestCPRestartKeepsInstances(t *testing.T) {
-	dataDir := t.TempDir()
+	dataDir := mustDataDir(t)
 	env, host := mustCP(t, dataDir, cplocal.Faults{}), mustFakeHost(t)
 	b, ctx := mustBackend(t, env.ts.URL, nil), context.Background()
 	r, err := b.Start(ctx, startRequest(host, "ws-survive", filesA))

@@ -9,18 +9,16 @@ import (
 	"github.com/molecule-ai/molecule-host/sdk"
 )
 
-// instanceOwnedEnv are the variables the instance itself sets (its disk's
-// user-data file and config directory, its private address); user data
-// must not override them.
-var instanceOwnedEnv = []string{agentapi.EnvUserDataFile, agentapi.EnvConfigDir, agentapi.EnvListenAddr}
-
 type provisionRequest struct {
-	OrgID       string `json:"org_id"`
-	WorkspaceID string `json:"workspace_id"`
-	Runtime     string `json:"runtime"`
-	Tier        int    `json:"tier"`
-	Image       string `json:"image,omitempty"`
-	UserData    string `json:"user_data"`
+	OrgID             string `json:"org_id"`
+	WorkspaceID       string `json:"workspace_id"`
+	Runtime           string `json:"runtime"`
+	Tier              int    `json:"tier"`
+	Image             string `json:"image,omitempty"`
+	UserData          string `json:"user_data"`
+	HostURL           string `json:"host_url,omitempty"`
+	AgentToken        string `json:"agent_token,omitempty"`
+	HeartbeatInterval string `json:"heartbeat_interval,omitempty"`
 }
 
 // Start provisions the workspace's instance: the CP creates it, starts it
@@ -44,7 +42,8 @@ func (b *Backend) Start(ctx context.Context, req *sdk.StartRequest) (*sdk.StartR
 	if runtime == "" {
 		runtime = "default"
 	}
-	in := provisionRequest{OrgID: c.org(req.OrgID), WorkspaceID: req.WorkspaceID, Runtime: runtime, Tier: req.Tier, Image: req.Image, UserData: string(ud)}
+	in := provisionRequest{OrgID: c.org(req.OrgID), WorkspaceID: req.WorkspaceID, Runtime: runtime, Tier: req.Tier, Image: req.Image,
+		UserData: string(ud), HostURL: req.HostURL, AgentToken: req.AgentToken, HeartbeatInterval: req.Env[agentapi.EnvHeartbeatInterval]}
 	var out instance
 	if err := c.call(ctx, "start", "POST", "/cp/workspaces/provision", in, &out, maxAnswer); err != nil {
 		return nil, err
@@ -53,21 +52,17 @@ func (b *Backend) Start(ctx context.Context, req *sdk.StartRequest) (*sdk.StartR
 }
 
 // userData is what the agent applies on boot: the request's env without the
-// variables the instance owns, plus the agent's identity and the host's
-// address. MOLECULE_CONFIG_DIR is left to the instance (a directory on its
-// own disk).
+// variables the launcher owns (agentapi.UserDataEnvRefused), which the agent
+// refuses from user data. Of those, the agent's identity, the host's
+// address and the heartbeat interval travel as provision fields the CP sets
+// on the instance's environment; the rest (config directory, listener) are
+// the instance's own.
 func userData(req *sdk.StartRequest) agentapi.UserData {
 	env := maps.Clone(req.Env)
 	if env == nil {
 		env = map[string]string{}
 	}
-	for _, k := range instanceOwnedEnv {
-		delete(env, k)
-	}
-	env[agentapi.EnvWorkspaceID] = req.WorkspaceID
-	env[agentapi.EnvHostURL] = req.HostURL
-	env[agentapi.EnvToken] = req.AgentToken
-	env[agentapi.EnvRuntime] = req.Runtime
+	maps.DeleteFunc(env, func(k, _ string) bool { return agentapi.UserDataEnvRefused(k) })
 	files := req.ConfigFiles
 	if files == nil {
 		files = map[string][]byte{}

@@ -21,6 +21,11 @@ type Config struct {
 	AdminToken string
 	// AgentPath is the molecule-agent binary every instance runs.
 	AgentPath string
+	// InstanceUser is who instance processes run as, a user name or
+	// uid:gid, never root. Empty means DefaultInstanceUser when the server
+	// runs as root; a server that is not root runs instances as itself and
+	// must leave it empty.
+	InstanceUser string
 	// AddressPool is where instances' private IPs come from; it must lie
 	// inside 127.0.0.0/8. Zero means DefaultAddressPool.
 	AddressPool netip.Prefix

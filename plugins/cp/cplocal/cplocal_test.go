@@ -28,6 +28,21 @@ func mustServer(tb testing.TB, dataDir string, pool string) *Server {
 	return s
 }
 
+// mustDataDir returns a new data dir that instance users can reach (a
+// test's TempDir sits in a directory only its owner may search).
+func mustDataDir(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.MkdirTemp("", "cp-data-")
+	if err == nil {
+		err = os.Chmod(dir, 0o711)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
+}
+
 func TestConfigErrorsNameWhatIsWrong(t *testing.T) {
 	_, err := New(Config{AgentPath: "/bin/true", AddressPool: netip.MustParsePrefix("10.0.0.0/24")})
 	for _, want := range []string{"data dir", "shared secret", "admin token", "10.0.0.0/24"} {
@@ -38,7 +53,7 @@ func TestConfigErrorsNameWhatIsWrong(t *testing.T) {
 }
 
 func TestRestartReportsDeadInstancesStopped(t *testing.T) {
-	dir := t.TempDir()
+	dir := mustDataDir(t)
 	st := stateFile{Version: stateVersion, Instances: []*Instance{
 		// pid is alive but it is this test, not the instance's agent.
 		{InstanceID: "i-0000000000000000a", WorkspaceID: "ws-1", OrgID: "local", State: StateRunning, PrivateIP: "127.0.1.1", PID: os.Getpid()},
@@ -55,7 +70,7 @@ func TestRestartReportsDeadInstancesStopped(t *testing.T) {
 }
 
 func TestAddressPoolExhaustedIs429(t *testing.T) {
-	s := mustServer(t, t.TempDir(), "127.0.2.0/30") // two usable addresses
+	s := mustServer(t, mustDataDir(t), "127.0.2.0/30") // two usable addresses
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
 	var codes []int

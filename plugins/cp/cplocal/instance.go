@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"syscall"
 	"time"
 )
 
@@ -34,6 +35,9 @@ type Instance struct {
 	PrivateIP      string    `json:"private_ip,omitempty"`
 	LaunchedAt     time.Time `json:"launched_at,omitzero"`
 	UserDataSHA256 string    `json:"user_data_sha256,omitempty"`
+	// LaunchSHA256 is the digest of the launch values (host URL, agent
+	// token, heartbeat interval); internal, as they hold the token.
+	LaunchSHA256 string `json:"launch_sha256,omitempty"`
 
 	// PID is the agent process while pending/running, 0 otherwise.
 	PID int `json:"pid,omitempty"`
@@ -44,7 +48,7 @@ type Instance struct {
 // public returns the instance without its internal fields.
 func (i *Instance) public() Instance {
 	c := *i
-	c.PID, c.Boot = 0, 0
+	c.PID, c.Boot, c.LaunchSHA256 = 0, 0, ""
 	return c
 }
 
@@ -104,10 +108,12 @@ func (s *Server) persistLocked() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(s.statePath(), raw, 0o600)
+	return writeFileAtomic(s.statePath(), raw, 0o600, nil)
 }
 
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+// writeFileAtomic writes path through a new temporary file beside it
+// (fsynced, then renamed over path), owned by owner when set.
+func writeFileAtomic(path string, data []byte, mode os.FileMode, owner *syscall.Credential) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
 	if err != nil {
 		return err
@@ -116,6 +122,12 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return err
+	}
+	if owner != nil {
+		if err := tmp.Chown(int(owner.Uid), int(owner.Gid)); err != nil {
+			tmp.Close()
+			return err
+		}
 	}
 	if err := tmp.Chmod(mode); err != nil {
 		tmp.Close()

@@ -22,32 +22,46 @@ const EnvInstanceID = "MOLECULE_CP_INSTANCE_ID"
 // Files on an instance's disk.
 const (
 	userDataFile = "user-data.json"
+	launchFile   = "launch.json"
 	consoleFile  = "console.log"
 	configsDir   = "configs"
+	homeDir      = "home"
 )
 
-// spawn starts the instance's agent in its own session with the instance's
-// environment, its stdout and stderr appended to the console file. onExit
-// runs when the process ends.
+// spawn starts the instance's agent in its own session, as the instance
+// user, with the instance's environment and nothing of the CP's (its
+// secrets stay out), its stdout and stderr appended to the console file.
+// onExit runs when the process ends.
 func (s *Server) spawn(in Instance, onExit func(pid int, err error)) (int, error) {
 	dir := s.instanceDir(in.InstanceID)
+	l, err := s.readLaunch(in.InstanceID)
+	if err != nil {
+		return 0, fmt.Errorf("read launch values: %w", err)
+	}
 	console, err := os.OpenFile(filepath.Join(dir, consoleFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return 0, fmt.Errorf("open console: %w", err)
 	}
 	defer console.Close()
 	cmd := exec.Command(s.cfg.AgentPath)
-	cmd.Dir = dir
+	cmd.Dir = filepath.Join(dir, homeDir)
 	cmd.Env = []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin",
-		"HOME=" + dir,
+		"HOME=" + cmd.Dir,
 		agentapi.EnvUserDataFile + "=" + filepath.Join(dir, userDataFile),
 		agentapi.EnvConfigDir + "=" + filepath.Join(dir, configsDir),
 		agentapi.EnvListenAddr + "=" + in.PrivateIP + ":0",
 		EnvInstanceID + "=" + in.InstanceID,
+		agentapi.EnvWorkspaceID + "=" + in.WorkspaceID,
+		agentapi.EnvRuntime + "=" + in.Runtime,
+	}
+	for k, v := range map[string]string{agentapi.EnvHostURL: l.HostURL, agentapi.EnvToken: l.AgentToken, agentapi.EnvHeartbeatInterval: l.HeartbeatInterval} {
+		if v != "" {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
 	}
 	cmd.Stdout, cmd.Stderr = console, console
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: s.cred}
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("start %s: %w", s.cfg.AgentPath, err)
 	}

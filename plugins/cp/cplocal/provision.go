@@ -3,11 +3,15 @@ package cplocal
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -19,7 +23,28 @@ type ProvisionRequest struct {
 	Tier        int    `json:"tier"`
 	Image       string `json:"image,omitempty"`
 	UserData    string `json:"user_data"`
+	// The agent's identity and where to report, set by the CP on the
+	// instance's environment (never through user data, which the agent
+	// refuses to let set them).
+	HostURL           string `json:"host_url,omitempty"`
+	AgentToken        string `json:"agent_token,omitempty"`
+	HeartbeatInterval string `json:"heartbeat_interval,omitempty"`
 }
+
+// launch is what the CP itself gives an instance's agent, kept on the
+// instance's disk (readable by the CP only) for every boot.
+type launch struct {
+	HostURL           string `json:"host_url,omitempty"`
+	AgentToken        string `json:"agent_token,omitempty"`
+	HeartbeatInterval string `json:"heartbeat_interval,omitempty"`
+}
+
+func (p *ProvisionRequest) launch() launch {
+	return launch{HostURL: p.HostURL, AgentToken: p.AgentToken, HeartbeatInterval: p.HeartbeatInterval}
+}
+
+// sha is the digest a provision compares to decide whether to reboot.
+func (l launch) sha() string { raw, _ := json.Marshal(l); return sha(string(raw)) }
 
 const maxUserData = 1 << 20
 
@@ -43,6 +68,15 @@ func (p *ProvisionRequest) validate() error {
 		return fmt.Errorf("user_data is required")
 	case len(p.UserData) > maxUserData:
 		return fmt.Errorf("user_data is %d bytes, more than the 1 MiB allowed", len(p.UserData))
+	case p.HostURL != "" && !strings.HasPrefix(p.HostURL, "http://") && !strings.HasPrefix(p.HostURL, "https://") && !strings.HasPrefix(p.HostURL, "unix://"):
+		return fmt.Errorf("host_url %q must be an http, https or unix URL", p.HostURL)
+	case strings.ContainsAny(p.HostURL+p.AgentToken+p.HeartbeatInterval, "\x00\n"):
+		return fmt.Errorf("host_url, agent_token and heartbeat_interval must not hold NUL or newline")
+	}
+	if p.HeartbeatInterval != "" {
+		if d, err := time.ParseDuration(p.HeartbeatInterval); err != nil || d <= 0 {
+			return fmt.Errorf("heartbeat_interval %q is not a positive Go duration such as 10s", p.HeartbeatInterval)
+		}
 	}
 	if p.Tier == 0 {
 		p.Tier = 2
@@ -78,17 +112,19 @@ func (s *Server) handleProvision(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("Workspace %s belongs to another org.", req.WorkspaceID))
 		return
 	}
-	changed := cur.UserDataSHA256 != sha(req.UserData) || cur.Runtime != req.Runtime || cur.Tier != req.Tier || cur.Image != req.Image
+	changed := cur.UserDataSHA256 != sha(req.UserData) || cur.LaunchSHA256 != req.launch().sha() ||
+		cur.Runtime != req.Runtime || cur.Tier != req.Tier || cur.Image != req.Image
 	switch {
 	case changed:
 		s.stopInstance(req.WorkspaceID, "")
-		if err := s.writeUserData(cur.InstanceID, req.UserData); err != nil {
+		if err := s.writeDisk(cur.InstanceID, req); err != nil {
 			writeError(w, http.StatusInternalServerError, "internal", "Could not store the user data: "+err.Error()+".")
 			return
 		}
 		s.consoleLine(cur.InstanceID, "rebooting with new user data sha256=%s", sha(req.UserData))
 		writeJSON(w, http.StatusOK, s.boot(req.WorkspaceID, func(in *Instance) {
 			in.Runtime, in.Tier, in.Image, in.UserDataSHA256 = req.Runtime, req.Tier, req.Image, sha(req.UserData)
+			in.LaunchSHA256 = req.launch().sha()
 		}))
 	case cur.State == StateStopped:
 		writeJSON(w, http.StatusOK, s.boot(req.WorkspaceID, nil))
@@ -102,7 +138,8 @@ func (s *Server) launch(w http.ResponseWriter, req ProvisionRequest) {
 	s.mu.Lock()
 	ip, ok := s.allocateIPLocked()
 	in := &Instance{InstanceID: newInstanceID(), WorkspaceID: req.WorkspaceID, OrgID: req.OrgID, Runtime: req.Runtime,
-		Tier: req.Tier, Image: req.Image, State: StatePending, PrivateIP: ip, LaunchedAt: time.Now().UTC(), UserDataSHA256: sha(req.UserData)}
+		Tier: req.Tier, Image: req.Image, State: StatePending, PrivateIP: ip, LaunchedAt: time.Now().UTC(), UserDataSHA256: sha(req.UserData),
+		LaunchSHA256: req.launch().sha()}
 	if ok {
 		s.insts[in.WorkspaceID] = in // reserves the address
 	}
@@ -111,9 +148,9 @@ func (s *Server) launch(w http.ResponseWriter, req ProvisionRequest) {
 		writeError(w, http.StatusTooManyRequests, "capacity", fmt.Sprintf("No private address is free in the pool %s.", s.cfg.AddressPool))
 		return
 	}
-	err := os.MkdirAll(filepath.Join(s.instanceDir(in.InstanceID), configsDir), 0o700)
+	err := s.makeDisk(in.InstanceID)
 	if err == nil {
-		err = s.writeUserData(in.InstanceID, req.UserData)
+		err = s.writeDisk(in.InstanceID, req)
 	}
 	if err != nil {
 		s.mu.Lock()
@@ -127,8 +164,39 @@ func (s *Server) launch(w http.ResponseWriter, req ProvisionRequest) {
 	writeJSON(w, http.StatusCreated, s.boot(in.WorkspaceID, nil))
 }
 
-func (s *Server) writeUserData(instanceID, data string) error {
-	return writeFileAtomic(filepath.Join(s.instanceDir(instanceID), userDataFile), []byte(data), 0o600)
+// makeDisk creates the instance's disk, a directory of the CP's: the
+// instance may search it but list nothing and write nothing in it, so it
+// cannot plant a link where the CP writes. prepareDisk fills it.
+func (s *Server) makeDisk(instanceID string) error {
+	return os.Mkdir(s.instanceDir(instanceID), 0o700)
+}
+
+// writeDisk stores the provision's user data (0600, the instance user's)
+// and launch values (0600, the CP's) on the instance's disk.
+func (s *Server) writeDisk(instanceID string, req ProvisionRequest) error {
+	dir := s.instanceDir(instanceID)
+	if err := writeFileAtomic(filepath.Join(dir, userDataFile), []byte(req.UserData), 0o600, s.cred); err != nil {
+		return err
+	}
+	raw, err := json.Marshal(req.launch())
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, launchFile), raw, 0o600, nil)
+}
+
+// readLaunch reads the launch values of the instance's disk; a disk from
+// before they were kept there has none.
+func (s *Server) readLaunch(instanceID string) (launch, error) {
+	var l launch
+	raw, err := os.ReadFile(filepath.Join(s.instanceDir(instanceID), launchFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return l, nil
+	}
+	if err == nil {
+		err = json.Unmarshal(raw, &l)
+	}
+	return l, err
 }
 
 // boot marks the instance pending (after update, if set), persists it and
@@ -167,7 +235,7 @@ func (s *Server) bootAsync(workspaceID string, gen int) {
 		cur := *in
 		s.mu.Unlock()
 		s.consoleLine(cur.InstanceID, "booting instance %s (boot %d, runtime %s, private ip %s)", cur.InstanceID, gen, cur.Runtime, cur.PrivateIP)
-		pid, err := 0, s.resetConfigs(cur.InstanceID)
+		pid, err := 0, s.prepareDisk(cur.InstanceID)
 		switch {
 		case err != nil:
 		case s.failBoot(cur.Runtime):
@@ -208,13 +276,37 @@ func (s *Server) exited(workspaceID string, pid int, werr error) {
 	}
 }
 
-// resetConfigs empties the config directory before a boot, so the agent
-// finds exactly the files of the current user data (a file removed from the
-// config does not linger from an earlier boot).
-func (s *Server) resetConfigs(instanceID string) error {
-	dir := filepath.Join(s.instanceDir(instanceID), configsDir)
-	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("reset config directory: %w", err)
+// prepareDisk readies the instance's disk for a boot: the disk searchable
+// by the instance user, the user data and a home directory (kept across
+// boots) the instance user's, and an empty config directory of the instance
+// user's, so the agent finds exactly the files of the current user data (a
+// file removed from the config does not linger from an earlier boot).
+func (s *Server) prepareDisk(instanceID string) error {
+	dir := s.instanceDir(instanceID)
+	mode := os.FileMode(0o700)
+	if s.cred != nil {
+		mode = 0o711
 	}
-	return os.MkdirAll(dir, 0o700)
+	configs, home := filepath.Join(dir, configsDir), filepath.Join(dir, homeDir)
+	err := os.Chmod(dir, mode)
+	if err == nil {
+		err = s.giveToInstance(filepath.Join(dir, userDataFile), 0o600)
+	}
+	if err == nil {
+		err = os.RemoveAll(configs)
+	}
+	for _, d := range []string{configs, home} {
+		if err == nil {
+			if err = os.Mkdir(d, 0o700); errors.Is(err, fs.ErrExist) && d == home {
+				err = nil
+			}
+		}
+		if err == nil {
+			err = s.giveToInstance(d, 0o700)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("prepare the instance's disk: %w", err)
+	}
+	return nil
 }

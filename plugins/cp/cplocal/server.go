@@ -11,13 +11,15 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // Server is the local control plane. Create it with New, serve Handler, and
 // Close it; instances outlive it unless Close is asked to kill them.
 type Server struct {
-	cfg Config
-	log *slog.Logger
+	cfg  Config
+	log  *slog.Logger
+	cred *syscall.Credential // instance processes' user; nil: the server's own
 
 	mu     sync.Mutex // guards insts, faults and persistence
 	insts  map[string]*Instance
@@ -44,10 +46,32 @@ func New(cfg Config) (*Server, error) {
 	if st, err := os.Stat(abs); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
 		return nil, fmt.Errorf("agent binary %s is not an executable file", abs)
 	}
-	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "instances"), 0o700); err != nil {
+	cred, err := instanceCredential(cfg.InstanceUser)
+	if err != nil {
+		return nil, fmt.Errorf("cp-local config: %w", err)
+	}
+	if cfg.DataDir, err = filepath.Abs(cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, insts: map[string]*Instance{}, faults: cfg.Faults, ops: map[string]*sync.Mutex{}}
+	instances := filepath.Join(cfg.DataDir, "instances")
+	if err := os.MkdirAll(instances, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if cred != nil {
+		// Instances reach their own directory through these, but may not
+		// list them.
+		for _, d := range []string{cfg.DataDir, instances} {
+			if err := os.Chmod(d, 0o711); err != nil {
+				return nil, fmt.Errorf("data dir: %w", err)
+			}
+		}
+		for path, exec := range map[string]bool{instances: false, cfg.AgentPath: true} {
+			if err := reachable(cred, path, exec); err != nil {
+				return nil, fmt.Errorf("cp-local config: %w", err)
+			}
+		}
+	}
+	s := &Server{cfg: cfg, cred: cred, log: cfg.Logger, insts: map[string]*Instance{}, faults: cfg.Faults, ops: map[string]*sync.Mutex{}}
 	if err := s.loadState(); err != nil {
 		return nil, err
 	}
