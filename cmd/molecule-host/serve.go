@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/molecule-ai/molecule-host/host"
+	"github.com/molecule-ai/molecule-host/host/agentsock"
 	"github.com/molecule-ai/molecule-host/host/dispatch"
 	"github.com/molecule-ai/molecule-host/host/httpapi"
 	"github.com/molecule-ai/molecule-host/host/lifecycle"
@@ -20,6 +23,7 @@ import (
 	"github.com/molecule-ai/molecule-host/host/registry"
 	"github.com/molecule-ai/molecule-host/host/store"
 	"github.com/molecule-ai/molecule-host/host/store/pgembed"
+	"github.com/molecule-ai/molecule-host/sdk"
 )
 
 // maxAttempts is how many times an operation is tried before it fails.
@@ -66,13 +70,26 @@ func serve(ctx context.Context, cfg *config) error {
 	}
 	images, _ := cfg.images()
 	disp := dispatch.New(mgr, log, dispatch.DefaultRetry)
+	// Each workspace's host socket serves the API's agent routes only; the
+	// API is built below, after the lifecycle that needs the sockets.
+	var api *httpapi.Server
+	socks, err := agentsock.New(cfg.agentDir(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		api.AgentHandler().ServeHTTP(w, r)
+	}), log)
+	if err != nil {
+		return err
+	}
+	defer socks.Close()
 	svc := lifecycle.New(st, disp, lifecycle.Config{
 		HostURL: url, Images: images, ProvisionTimeout: cfg.ProvisionTimeout,
-		HeartbeatInterval: cfg.HeartbeatInterval, MaxAttempts: maxAttempts,
+		HeartbeatInterval: cfg.HeartbeatInterval, MaxAttempts: maxAttempts, AgentDirs: socks,
 	}, log)
 	reg := registry.New(st, log)
-	api := httpapi.New(httpapi.Deps{Lifecycle: svc, Store: st, Registry: reg, Logs: disp,
-		Backends: backendList{mgr}, AdminToken: token, Logger: log})
+	api = httpapi.New(httpapi.Deps{Lifecycle: svc, Store: st, Registry: reg, Logs: disp,
+		Backends: backendList{mgr}, AdminToken: token, Logger: log, AgentSocket: socks.AgentSocket})
+	if err := reopenAgentDirs(ctx, st, socks, log); err != nil {
+		return err
+	}
 
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
@@ -225,5 +242,32 @@ func pluginsLock(cfg *config) error {
 		return err
 	}
 	fmt.Println("wrote", cfg.LockFile)
+	return nil
+}
+
+// reopenAgentDirs serves again the host socket of every workspace that has
+// an agent directory and is not removed (its agent keeps running across a
+// host restart and redials the same path), and removes the directories of
+// removed or unknown workspaces.
+func reopenAgentDirs(ctx context.Context, st *store.Store, socks *agentsock.Server, log *slog.Logger) error {
+	ids, err := socks.Existing()
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		ws, err := st.GetWorkspace(ctx, id)
+		switch {
+		case err == nil && ws.Status != host.StatusRemoved:
+			if _, err := socks.Open(id); err != nil {
+				log.Warn("serving a workspace's agent socket again", "workspace", id, "err", err)
+			}
+		case err == nil || sdk.IsKind(err, sdk.KindNotFound):
+			if err := socks.Remove(id); err != nil {
+				log.Warn("removing a stale agent directory", "workspace", id, "err", err)
+			}
+		default:
+			return fmt.Errorf("agent directories: %w", err)
+		}
+	}
 	return nil
 }
