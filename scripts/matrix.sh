@@ -30,7 +30,7 @@ for _ in $(seq 1 100); do
 done
 CP_URL=$(sed -E 's/.*"url":"([^"]+)".*/\1/' "$WORK/cp/ready.json")
 cat >"$WORK/backends.json" <<JSON
-{"docker": {"network": "host"}, "cp": {"url": "$CP_URL", "shared_secret": "$SECRET", "admin_token": "$ADMIN"}, "fake": {"state_dir": "\${CONFORMANCE_TMP}/fake-state"}}
+{"docker": {}, "cp": {"url": "$CP_URL", "shared_secret": "$SECRET", "admin_token": "$ADMIN"}, "fake": {"state_dir": "\${CONFORMANCE_TMP}/fake-state"}}
 JSON
 
 RESULTS=${RESULTS:-conformance-results}

@@ -39,7 +39,7 @@ CP_URL=$(sed -E 's/.*"url":"([^"]+)".*/\1/' "$DATA/cp/ready.json")
 
 cat >"$DATA/backends.json" <<JSON
 {
-  "docker": {"network": "host"},
+  "docker": {},
   "cp": {"url": "$CP_URL", "shared_secret": "$CP_SECRET", "admin_token": "$CP_ADMIN"},
   "fake": {}
 }
