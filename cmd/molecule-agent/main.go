@@ -27,6 +27,9 @@ func main() {
 func run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if err := hideFromSameUser(); err != nil {
+		return fail(fmt.Errorf("cannot make the agent non-dumpable: %w", err))
+	}
 	applied, err := agent.ApplyUserData(os.Getenv, os.Setenv)
 	if err != nil {
 		return fail(err)

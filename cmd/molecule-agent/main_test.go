@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -71,4 +72,61 @@ func TestBinary(t *testing.T) {
 			t.Fatalf("after SIGTERM: %v, want exit 0", err)
 		}
 	})
+}
+
+// TestAgentNotReadableBySameUser: the agent holds its token in its
+// environment; another process of the same uid (another workspace's code on
+// a shared machine) must not read /proc/<pid>/environ. Running the agent as
+// nobody, its /proc files must belong to root (non-dumpable), not nobody.
+func TestAgentNotReadableBySameUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test runs the agent as nobody and needs root")
+	}
+	dir, err := os.MkdirTemp("", "mh-agent") // t.TempDir's parent is not traversable by nobody
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := plugintest.Build(dir, "./cmd/molecule-agent"); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "molecule-agent")
+	cfgDir := filepath.Join(dir, "configs")
+	for _, p := range []string{dir, bin} {
+		if err := os.Chmod(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(cfgDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"MOLECULE_CONFIG_DIR=" + cfgDir, "MOLECULE_AGENT_TOKEN=secret-token"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	listening := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "listening on") {
+				close(listening)
+			}
+		}
+	}()
+	select {
+	case <-listening:
+	case <-time.After(10 * time.Second):
+		t.Fatal("agent did not log 'listening on' within 10s")
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat("/proc/"+strconv.Itoa(cmd.Process.Pid)+"/environ", &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Uid != 0 {
+		t.Fatalf("/proc/<agent>/environ belongs to uid %d, want 0: the agent is dumpable, so any process of its uid reads its token", st.Uid)
+	}
 }
