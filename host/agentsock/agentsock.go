@@ -132,6 +132,9 @@ func (s *Server) Open(id string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("agent directory of %s: %w", id, err)
 	}
+	// Closing must not unlink the path: by then it may be a newer socket
+	// of the same workspace (the files are managed here, not by Close).
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
 	if err := os.Chmod(path, 0o666); err != nil {
 		ln.Close()
 		return "", fmt.Errorf("agent directory of %s: %w", id, err)
