@@ -26,6 +26,7 @@ import (
 
 type options struct {
 	listen, readyFile, pool    string
+	uids                       string
 	secretFile, adminTokenFile string
 	kill                       bool
 	cfg                        cplocal.Config
@@ -49,7 +50,9 @@ func parseFlags(args []string) (options, error) {
 		})
 	}
 	fs.StringVar(&o.cfg.AgentPath, "agent", defaultAgent(), "molecule-agent binary every instance runs")
-	fs.StringVar(&o.cfg.InstanceUser, "instance-user", "", "user name or uid:gid instances run as when the control plane runs as root (default "+cplocal.DefaultInstanceUser+"); never root")
+	fs.StringVar(&o.uids, "instance-uids", "", "range first-last of uids (and gids) no user has, from which each instance gets its own when the control plane runs as root (default "+cplocal.DefaultInstanceUIDs.String()+")")
+	fs.StringVar(&o.cfg.InstanceUser, "instance-user", "", "instead of --instance-uids, one user name or uid:gid every instance runs as (weaker: instances can read each other's tokens); never root")
+	fs.IntVar(&o.cfg.AgentPort, "agent-port", cplocal.DefaultAgentPort, "TCP port every instance's agent serves on, on the instance's own private IP")
 	fs.StringVar(&o.pool, "address-pool", cplocal.DefaultAddressPool.String(), "loopback prefix instances' private IPs come from")
 	fs.DurationVar(&o.cfg.StopGrace, "stop-grace", cplocal.DefaultStopGrace, "time between SIGTERM and SIGKILL when stopping an instance")
 	fs.DurationVar(&o.cfg.Faults.Latency, "latency", 0, "fault: delay every workspace-route answer")
@@ -65,6 +68,14 @@ func parseFlags(args []string) (options, error) {
 	}
 	if o.cfg.AdminToken, err = secret(o.adminTokenFile, "MOLECULE_CP_ADMIN_TOKEN"); err != nil {
 		return o, fmt.Errorf("--admin-token-file: %w", err)
+	}
+	if o.cfg.AgentPort < 1 || o.cfg.AgentPort > 65535 {
+		return o, fmt.Errorf("--agent-port %d must be between 1 and 65535", o.cfg.AgentPort)
+	}
+	if o.uids != "" {
+		if o.cfg.InstanceUIDs, err = cplocal.ParseUIDRange(o.uids); err != nil {
+			return o, fmt.Errorf("--instance-uids: %w", err)
+		}
 	}
 	pool, err := netip.ParsePrefix(o.pool)
 	if err != nil {

@@ -1,7 +1,9 @@
 package e2e_test
 
 import (
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -36,7 +38,9 @@ func startCPLocal(t *testing.T, dir string, extra ...string) *cpLocal {
 	c := &cpLocal{secret: "cp-secret", admin: "cp-admin", dir: dir}
 	ready := filepath.Join(dir, "ready.json")
 	_ = os.Remove(ready)
-	args := []string{"--data-dir", dir, "--ready-file", ready}
+	// Every agent serves on the same port: concurrent test runs need
+	// address pools of their own.
+	args := []string{"--data-dir", dir, "--ready-file", ready, "--address-pool", cpPool(dir)}
 	keep := false
 	for _, e := range extra {
 		if e == "--keep-instances" {
@@ -67,8 +71,15 @@ func startCPLocal(t *testing.T, dir string, extra ...string) *cpLocal {
 	return c
 }
 
+// cpPool is the address pool of the control plane on dir: one /24 of
+// 127.0.0.0/8 per data dir, the same across restarts.
+func cpPool(dir string) string {
+	h := sha256.Sum256([]byte(dir))
+	return fmt.Sprintf("127.%d.%d.0/24", 16+h[0]%224, h[1])
+}
+
 // cpDataDir is a new data dir for molecule-cp-local that its instances'
-// user can reach (run as root, instances run as nobody, and a test's
+// user can reach (run as root, instances run as uids of their own, and a test's
 // TempDir sits in a directory only its owner may search).
 func cpDataDir(t *testing.T) string {
 	t.Helper()
@@ -155,6 +166,11 @@ func TestCPWorkspace(t *testing.T) {
 		t.Fatalf("control plane holds %d instances, want 1: %v", len(first), first)
 	}
 	instanceID := first[0]["instance_id"]
+	// The agent registered exactly the endpoint the backend placed it at.
+	ip, port := first[0]["private_ip"], first[0]["agent_port"]
+	if want := fmt.Sprintf("http://%v:%v", ip, port); ws.URL != want || port == nil {
+		t.Errorf("the workspace's URL is %q, want the instance's agent endpoint %s", ws.URL, want)
+	}
 
 	act(t, h, id, "stop")
 	waitStatus(t, h, id, "stopped", 30*time.Second)

@@ -2,12 +2,15 @@ package cp_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -33,7 +36,7 @@ var binDir string
 func TestMain(m *testing.M) {
 	dir, cleanup := plugintest.MainBuild("./cmd/molecule-agent", "./cmd/molecule-backend-cp", "./cmd/molecule-cp-local")
 	binDir = dir
-	if err := os.Chmod(dir, 0o755); err != nil { // run as root, instances execute the agent as nobody
+	if err := os.Chmod(dir, 0o755); err != nil { // run as root, instances execute the agent as their own uids
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -54,7 +57,7 @@ func mustCP(tb testing.TB, dataDir string, faults cplocal.Faults) *cpEnv {
 	if dataDir == "" {
 		dataDir = mustDataDir(tb)
 	}
-	srv, err := cplocal.New(cplocal.Config{DataDir: dataDir, SharedSecret: secret, AdminToken: adminToken,
+	srv, err := cplocal.New(cplocal.Config{DataDir: dataDir, SharedSecret: secret, AdminToken: adminToken, AddressPool: poolFor(dataDir),
 		AgentPath: filepath.Join(binDir, "molecule-agent"), StopGrace: 3 * time.Second, Faults: faults})
 	if err != nil {
 		tb.Fatalf("cplocal.New: %v", err)
@@ -64,9 +67,18 @@ func mustCP(tb testing.TB, dataDir string, faults cplocal.Faults) *cpEnv {
 	return env
 }
 
+// poolFor is the address pool of the control plane on dataDir: one /24 of
+// 127.0.0.0/8 per data dir, the same across restarts, so that control
+// planes of concurrent test runs do not hand out the same address (every
+// agent serves on the same port).
+func poolFor(dataDir string) netip.Prefix {
+	h := sha256.Sum256([]byte(dataDir))
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{127, 16 + h[0]%224, h[1], 0}), 24)
+}
+
 // mustDataDir returns a new data dir for a control plane that instance
 // users can reach (a test's TempDir sits in a directory only its owner may
-// search; run as root, instances run as nobody).
+// search; run as root, instances run as uids of their own).
 func mustDataDir(tb testing.TB) string {
 	tb.Helper()
 	dir, err := os.MkdirTemp("", "cp-data-")
@@ -102,16 +114,17 @@ func mustBackend(tb testing.TB, url string, extra map[string]string) *cp.Backend
 }
 
 // fakeHost is the host's registry as the agent sees it: it records the
-// boot events of every workspace.
+// boot events and registered URLs of every workspace.
 type fakeHost struct {
 	ts     *httptest.Server
 	mu     sync.Mutex
 	events map[string][]agentapi.BootEvent
+	urls   map[string]string
 }
 
 func mustFakeHost(tb testing.TB) *fakeHost {
 	tb.Helper()
-	h := &fakeHost{events: map[string][]agentapi.BootEvent{}}
+	h := &fakeHost{events: map[string][]agentapi.BootEvent{}, urls: map[string]string{}}
 	h.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer "+agentToken {
 			http.Error(w, `{"error":{"code":"unauthorized","message":"bad token"}}`, http.StatusUnauthorized)
@@ -125,6 +138,16 @@ func mustFakeHost(tb testing.TB) *fakeHost {
 			}
 			h.mu.Lock()
 			h.events[ev.WorkspaceID] = append(h.events[ev.WorkspaceID], ev)
+			h.mu.Unlock()
+		}
+		if r.URL.Path == agentapi.PathRegister {
+			var reg agentapi.RegisterRequest
+			if err := json.NewDecoder(r.Body).Decode(&reg); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			h.mu.Lock()
+			h.urls[reg.WorkspaceID] = reg.URL
 			h.mu.Unlock()
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -145,6 +168,13 @@ func (h *fakeHost) applied(ws, hash string) int {
 		}
 	}
 	return n
+}
+
+// registered is the URL ws's agent registered last.
+func (h *fakeHost) registered(ws string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.urls[ws]
 }
 
 func startRequest(h *fakeHost, ws string, files map[string][]byte) *sdk.StartRequest {
@@ -184,6 +214,26 @@ func agentPIDs(tb testing.TB, instanceID string) []int {
 		}
 	}
 	return pids
+}
+
+// uidOf returns the real, effective, saved and filesystem uids of pid.
+func uidOf(tb testing.TB, pid int) [4]uint32 {
+	tb.Helper()
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var u [4]uint32
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Uid:"); ok {
+			if _, err := fmt.Sscan(rest, &u[0], &u[1], &u[2], &u[3]); err != nil {
+				tb.Fatalf("uid line %q: %v", line, err)
+			}
+			return u
+		}
+	}
+	tb.Fatalf("no Uid line in /proc/%d/status", pid)
+	return u
 }
 
 func stateOf(tb testing.TB, s sdk.BackendState) cp.State {

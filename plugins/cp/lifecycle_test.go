@@ -2,6 +2,10 @@ package cp_test
 
 import (
 	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,7 +36,7 @@ func TestProvisionTwiceIsOneInstance(t *testing.T) {
 	if s1.InstanceID == "" || s1 != s2 {
 		t.Fatalf("states differ or empty: %+v vs %+v", s1, s2)
 	}
-	if !strings.HasPrefix(r1.Address, "127.0.1.") || r1.Address != s1.PrivateIP {
+	if ip, err := netip.ParseAddr(r1.Address); err != nil || !poolFor(env.dataDir).Contains(ip) || r1.Address != s1.PrivateIP {
 		t.Fatalf("address = %q, private ip %q; want one address of the pool", r1.Address, s1.PrivateIP)
 	}
 	waitFor(t, 20*time.Second, "config_applied with the sent hash", func() bool { return host.applied("ws-twice", agentapi.ConfigHash(filesA)) == 1 })
@@ -188,4 +192,60 @@ func mustStatus(tb testing.TB, b interface {
 		tb.Fatalf("status of %s: %+v, %v", ws, resp, err)
 	}
 	return resp.Statuses[0]
+}
+
+// TestStartReportsTheAgentEndpoint: Start answers the exact endpoint of the
+// instance's agent, its private IP and the control plane's agent port, and
+// the agent serves and registers there.
+func TestStartReportsTheAgentEndpoint(t *testing.T) {
+	env, host := mustCP(t, "", cplocal.Faults{}), mustFakeHost(t)
+	b, ctx := mustBackend(t, env.ts.URL, nil), context.Background()
+	r, err := b.Start(ctx, startRequest(host, "ws-endpoint", filesA))
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	want := net.JoinHostPort(stateOf(t, r.State).PrivateIP, strconv.Itoa(cplocal.DefaultAgentPort))
+	if r.Endpoint != want || r.Address != stateOf(t, r.State).PrivateIP {
+		t.Fatalf("start answered endpoint %q, address %q; want endpoint %q and the private IP", r.Endpoint, r.Address, want)
+	}
+	waitFor(t, 20*time.Second, "the agent registered", func() bool { return host.registered("ws-endpoint") != "" })
+	if got := host.registered("ws-endpoint"); got != "http://"+want {
+		t.Errorf("the agent registered %q, want http://%s", got, want)
+	}
+	c, err := net.DialTimeout("tcp", r.Endpoint, 5*time.Second)
+	if err != nil {
+		t.Fatalf("nothing serves the endpoint %s: %v", r.Endpoint, err)
+	}
+	c.Close()
+}
+
+// TestStartEndpointNeedsAnAgentPort: the endpoint is the private IP and the
+// agent port the control plane reports; a control plane that reports no
+// port gets the address alone (the host then checks only the IP).
+func TestStartEndpointNeedsAnAgentPort(t *testing.T) {
+	t.Parallel()
+	for name, c := range map[string]struct {
+		answer                string
+		wantAddress, wantEndp string
+	}{
+		"agent port":    {`{"instance_id":"i-1","workspace_id":"ws","state":"pending","private_ip":"127.0.1.9","agent_port":8000}`, "127.0.1.9", "127.0.1.9:8000"},
+		"no agent port": {`{"instance_id":"i-1","workspace_id":"ws","state":"pending","private_ip":"127.0.1.9"}`, "127.0.1.9", ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusCreated)
+				_, _ = w.Write([]byte(c.answer))
+			}))
+			defer ts.Close()
+			r, err := mustBackend(t, ts.URL, nil).Start(context.Background(), &sdk.StartRequest{WorkspaceID: "ws", Runtime: "default"})
+			if err != nil {
+				t.Fatalf("start: %v", err)
+			}
+			if r.Address != c.wantAddress || r.Endpoint != c.wantEndp {
+				t.Fatalf("start answered address %q, endpoint %q; want %q, %q", r.Address, r.Endpoint, c.wantAddress, c.wantEndp)
+			}
+		})
+	}
 }

@@ -22,7 +22,8 @@ import (
 func startCPBinary(tb testing.TB, dataDir string) (string, *exec.Cmd) {
 	tb.Helper()
 	ready := filepath.Join(tb.TempDir(), "ready.json")
-	cmd := exec.Command(filepath.Join(binDir, "molecule-cp-local"), "--data-dir", dataDir, "--ready-file", ready, "--stop-grace", "3s")
+	cmd := exec.Command(filepath.Join(binDir, "molecule-cp-local"), "--data-dir", dataDir, "--ready-file", ready, "--stop-grace", "3s",
+		"--address-pool", poolFor(dataDir).String())
 	cmd.Env = append(os.Environ(), "MOLECULE_CP_SHARED_SECRET="+secret, "MOLECULE_CP_ADMIN_TOKEN="+adminToken)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {

@@ -24,16 +24,22 @@ const nobody = 65534
 func mustRoot(tb testing.TB) {
 	tb.Helper()
 	if os.Geteuid() != 0 {
-		tb.Skip("needs root: the attack runs as another user and instances drop to nobody")
+		tb.Skip("needs root: the attack runs as another user and instances drop to uids of their own")
 	}
 }
 
 // asNobody runs name args as uid and gid 65534 and returns its output.
 func asNobody(tb testing.TB, name string, args ...string) (string, error) {
 	tb.Helper()
+	return asUser(tb, &syscall.Credential{Uid: nobody, Gid: nobody, Groups: []uint32{}}, name, args...)
+}
+
+// asUser runs name args as cred and returns its output.
+func asUser(tb testing.TB, cred *syscall.Credential, name string, args ...string) (string, error) {
+	tb.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Dir = "/"
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody, Groups: []uint32{}}}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -56,7 +62,7 @@ func TestLocalUserCannotReadCPSecrets(t *testing.T) {
 	dataDir, host := mustDataDir(t), mustFakeHost(t)
 	ready := filepath.Join(t.TempDir(), "ready.json")
 	cmd := exec.Command(filepath.Join(binDir, "molecule-cp-local"), "--data-dir", dataDir, "--ready-file", ready,
-		"--shared-secret-file", file, "--kill-instances-on-exit")
+		"--shared-secret-file", file, "--kill-instances-on-exit", "--address-pool", poolFor(dataDir).String())
 	cmd.Env = append(os.Environ(), "MOLECULE_CP_ADMIN_TOKEN="+adminToken)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -96,8 +102,8 @@ func TestLocalUserCannotReadCPSecrets(t *testing.T) {
 			t.Errorf("nobody read %s: %v %q", f, err, out)
 		}
 	}
-	// The instance runs as nobody: its environment is nobody's to read, so
-	// it must hold nothing of the control plane's.
+	// The instance runs as a uid of its own: its environment is that uid's
+	// to read, so it must hold nothing of the control plane's.
 	environ, err := os.ReadFile(instProc + "/environ")
 	if err != nil {
 		t.Fatal(err)
@@ -192,37 +198,137 @@ func TestUserDataCannotRedirectTheAgent(t *testing.T) {
 	}
 }
 
-// TestInstancesRunAsNobody: a control plane running as root runs its
-// instances as nobody, and what they write is not root's.
-func TestInstancesRunAsNobody(t *testing.T) {
+// TestInstancesRunAsUIDsOfTheirOwn: a control plane running as root runs
+// each instance as a uid (and gid) of its own from the range, never shared
+// and never a user's: code running as one instance's uid can read neither
+// the environment of another instance's processes (its agent token, the
+// secrets its code holds) nor its user data. An
+// instance keeps its uid across a restart of the control plane and a reboot,
+// and what it writes is its uid's.
+func TestInstancesRunAsUIDsOfTheirOwn(t *testing.T) {
 	mustRoot(t)
 	env, host := mustCP(t, "", cplocal.Faults{}), mustFakeHost(t)
-	b := mustBackend(t, env.ts.URL, nil)
-	st, err := b.Start(context.Background(), startRequest(host, "ws-nobody", filesA))
+	b, ctx := mustBackend(t, env.ts.URL, nil), context.Background()
+	ids := map[string]string{}
+	for _, ws := range []string{"ws-a", "ws-b"} {
+		st, err := b.Start(ctx, startRequest(host, ws, filesA))
+		if err != nil {
+			t.Fatalf("start %s: %v", ws, err)
+		}
+		ids[ws] = stateOf(t, st.State).InstanceID
+		waitFor(t, 20*time.Second, ws+" config applied", func() bool { return host.applied(ws, agentapi.ConfigHash(filesA)) > 0 })
+	}
+	pid := func(ws string) int {
+		t.Helper()
+		pids := agentPIDs(t, ids[ws])
+		if len(pids) != 1 {
+			t.Fatalf("agent pids of %s = %v, want one", ws, pids)
+		}
+		return pids[0]
+	}
+	uid := func(ws string) uint32 {
+		t.Helper()
+		u := uidOf(t, pid(ws))
+		if u[0] != u[1] || u[0] != u[2] || u[0] != u[3] || !(cplocal.DefaultInstanceUIDs.First <= u[0] && u[0] <= cplocal.DefaultInstanceUIDs.Last) {
+			t.Fatalf("%s runs as uids %v, want one uid of %s", ws, u, cplocal.DefaultInstanceUIDs)
+		}
+		return u[0]
+	}
+	uidA, uidB := uid("ws-a"), uid("ws-b")
+	if uidA == uidB {
+		t.Fatalf("ws-a and ws-b both run as uid %d", uidA)
+	}
+	disk := func(ws string) string { return filepath.Join(env.dataDir, "instances", ids[ws]) }
+	fi, err := os.Stat(filepath.Join(disk("ws-a"), "configs", "prompt.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Sys().(*syscall.Stat_t).Uid; got != uidA {
+		t.Errorf("a config file ws-a wrote is owned by %d, want %d", got, uidA)
+	}
+	// As ws-a's uid: its own user data is readable (so the refusals below
+	// are about the other instance, not the attack itself).
+	asA := &syscall.Credential{Uid: uidA, Gid: uidA, Groups: []uint32{}}
+	asB := &syscall.Credential{Uid: uidB, Gid: uidB, Groups: []uint32{}}
+	if out, err := asUser(t, asA, "cat", filepath.Join(disk("ws-a"), "user-data.json")); err != nil || !strings.Contains(out, "config_files") {
+		t.Fatalf("ws-a's uid cannot read its own user data (%v: %q): the checks below would prove nothing", err, out)
+	}
+	// Code ws-b runs holds ws-b's environment (its secrets) in a process of
+	// ws-b's uid, dumpable unlike the agent.
+	code := exec.Command("sleep", "600")
+	code.Env = []string{"WORKSPACE_SECRET=ws-b-secret"}
+	code.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: asB}
+	if err := code.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = code.Process.Kill(); _ = code.Wait() })
+	codeEnv := "/proc/" + strconv.Itoa(code.Process.Pid) + "/environ"
+	if out, err := asUser(t, asB, "cat", codeEnv); err != nil || !strings.Contains(out, "ws-b-secret") {
+		t.Fatalf("ws-b's uid cannot read its own code's environment (%v: %q): the checks below would prove nothing", err, out)
+	}
+	for _, f := range []string{codeEnv, "/proc/" + strconv.Itoa(pid("ws-b")) + "/environ", filepath.Join(disk("ws-b"), "user-data.json")} {
+		if out, err := asUser(t, asA, "cat", f); err == nil || strings.Contains(out, agentToken) || strings.Contains(out, "ws-b-secret") || strings.Contains(out, "config_files") {
+			t.Errorf("ws-a's uid read ws-b's %s: %v %q", f, err, out)
+		}
+	}
+
+	env.close(false) // instances outlive the control plane and are re-adopted
+	env2 := mustCP(t, env.dataDir, cplocal.Faults{})
+	b2 := mustBackend(t, env2.ts.URL, nil)
+	if got := uid("ws-a"); got != uidA {
+		t.Fatalf("ws-a runs as %d after the restart, want %d", got, uidA)
+	}
+	if _, err := b2.Stop(ctx, &sdk.StopRequest{WorkspaceID: "ws-a"}); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if _, err := b2.Start(ctx, startRequest(host, "ws-a", filesA)); err != nil {
+		t.Fatalf("start again: %v", err)
+	}
+	waitFor(t, 20*time.Second, "ws-a booted again", func() bool { return host.applied("ws-a", agentapi.ConfigHash(filesA)) == 2 })
+	if got := uid("ws-a"); got != uidA {
+		t.Errorf("ws-a runs as %d after a reboot under the restarted control plane, want its own %d", got, uidA)
+	}
+	st, err := b2.Start(ctx, startRequest(host, "ws-c", filesA))
+	if err != nil {
+		t.Fatalf("start ws-c: %v", err)
+	}
+	ids["ws-c"] = stateOf(t, st.State).InstanceID
+	waitFor(t, 20*time.Second, "ws-c running", func() bool { return len(agentPIDs(t, ids["ws-c"])) == 1 })
+	if got := uid("ws-c"); got == uidA || got == uidB {
+		t.Errorf("ws-c was given uid %d, which a live instance holds (ws-a %d, ws-b %d)", got, uidA, uidB)
+	}
+}
+
+// TestStopKillsEveryProcessOfTheInstanceUID: a process of an instance's uid
+// that left the agent's session (as workspace code may) does not outlive
+// the instance's stop, so it can neither keep running nor meet whoever gets
+// the uid next.
+func TestStopKillsEveryProcessOfTheInstanceUID(t *testing.T) {
+	mustRoot(t)
+	env, host := mustCP(t, "", cplocal.Faults{}), mustFakeHost(t)
+	b, ctx := mustBackend(t, env.ts.URL, nil), context.Background()
+	st, err := b.Start(ctx, startRequest(host, "ws-stray", filesA))
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
 	id := stateOf(t, st.State).InstanceID
-	waitFor(t, 20*time.Second, "config applied", func() bool { return host.applied("ws-nobody", agentapi.ConfigHash(filesA)) > 0 })
-	pids := agentPIDs(t, id)
-	if len(pids) != 1 {
-		t.Fatalf("agent pids = %v", pids)
-	}
-	status, err := os.ReadFile("/proc/" + strconv.Itoa(pids[0]) + "/status")
-	if err != nil {
+	waitFor(t, 20*time.Second, "agent running", func() bool { return len(agentPIDs(t, id)) == 1 })
+	u := uidOf(t, agentPIDs(t, id)[0])
+	stray := exec.Command("sleep", "600")
+	stray.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: &syscall.Credential{Uid: u[0], Gid: u[0], Groups: []uint32{}}}
+	if err := stray.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(status), "\nUid:\t65534\t65534\t65534\t65534\n") {
-		t.Errorf("instance process status:\n%s\nwant uid 65534", status)
+	done := make(chan error, 1)
+	go func() { done <- stray.Wait() }()
+	t.Cleanup(func() { _ = stray.Process.Kill(); <-done })
+	if _, err := b.Stop(ctx, &sdk.StopRequest{WorkspaceID: "ws-stray"}); err != nil {
+		t.Fatalf("stop: %v", err)
 	}
-	fi, err := os.Stat(filepath.Join(env.dataDir, "instances", id, "configs", "prompt.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if uid := fi.Sys().(*syscall.Stat_t).Uid; uid != nobody {
-		t.Errorf("a config file the instance wrote is owned by %d, want %d", uid, nobody)
-	}
-	if _, err := b.Destroy(context.Background(), &sdk.DestroyRequest{WorkspaceID: "ws-nobody"}); err != nil {
-		t.Fatal(err)
+	select {
+	case err := <-done:
+		done <- err // for the cleanup
+	case <-time.After(10 * time.Second):
+		t.Fatalf("a process of the instance's uid %d outlived the instance's stop", u[0])
 	}
 }

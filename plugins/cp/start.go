@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"net"
+	"strconv"
 
 	"github.com/molecule-ai/molecule-host/agentapi"
 	"github.com/molecule-ai/molecule-host/sdk"
@@ -24,7 +26,9 @@ type provisionRequest struct {
 // Start provisions the workspace's instance: the CP creates it, starts it
 // when stopped, or reboots it when the user data (env, config files, token)
 // changed; it never creates a second one, so a retried Start is safe. The
-// config is applied asynchronously by the agent. Returns KindInvalid,
+// config is applied asynchronously by the agent. The answer's Endpoint is
+// the instance's private IP and agent port (Address alone, the IP, when the
+// CP reports no port). Returns KindInvalid,
 // KindConflict, KindQuota, KindTransient or KindInternal.
 func (b *Backend) Start(ctx context.Context, req *sdk.StartRequest) (*sdk.StartResponse, error) {
 	c, err := b.client("start")
@@ -48,7 +52,17 @@ func (b *Backend) Start(ctx context.Context, req *sdk.StartRequest) (*sdk.StartR
 	if err := c.call(ctx, "start", "POST", "/cp/workspaces/provision", in, &out, maxAnswer); err != nil {
 		return nil, err
 	}
-	return &sdk.StartResponse{State: encodeState(out), Address: out.PrivateIP}, nil
+	return &sdk.StartResponse{State: encodeState(out), Address: out.PrivateIP, Endpoint: endpoint(out)}, nil
+}
+
+// endpoint is the exact address the instance's agent serves A2A at, or
+// empty when the control plane reports no agent port (the host then
+// accepts any port the agent registers on the private IP).
+func endpoint(in instance) string {
+	if in.PrivateIP == "" || in.AgentPort <= 0 || in.AgentPort > 65535 {
+		return ""
+	}
+	return net.JoinHostPort(in.PrivateIP, strconv.Itoa(in.AgentPort))
 }
 
 // userData is what the agent applies on boot: the request's env without the

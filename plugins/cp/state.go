@@ -15,6 +15,9 @@ type instance struct {
 	State       string `json:"state"`
 	StateReason string `json:"state_reason,omitempty"`
 	PrivateIP   string `json:"private_ip,omitempty"`
+	// AgentPort is where the agent serves A2A at PrivateIP; 0 from a
+	// control plane that does not report it.
+	AgentPort int `json:"agent_port,omitempty"`
 }
 
 // instanceList is the answer of the batch status and list routes.

@@ -21,11 +21,22 @@ type Config struct {
 	AdminToken string
 	// AgentPath is the molecule-agent binary every instance runs.
 	AgentPath string
-	// InstanceUser is who instance processes run as, a user name or
-	// uid:gid, never root. Empty means DefaultInstanceUser when the server
-	// runs as root; a server that is not root runs instances as itself and
-	// must leave it empty.
+	// InstanceUIDs is the range each instance gets a uid (and the same
+	// gid) of its own from, when the server runs as root: no two instances
+	// share one, so none can read another's process environment or files.
+	// No user, group or subordinate id range of the machine may lie in it.
+	// Zero means DefaultInstanceUIDs, unless InstanceUser is set; a server
+	// that is not root runs instances as itself and must leave it zero.
+	InstanceUIDs UIDRange
+	// InstanceUser, a user name or uid:gid (never root), makes every
+	// instance run as that one user instead of a uid of its own: weaker, as
+	// instances of one uid can read each other's environment (their agent
+	// tokens) and user data. It excludes InstanceUIDs; a server that is not
+	// root must leave it empty.
 	InstanceUser string
+	// AgentPort is the TCP port every instance's agent serves A2A on, on
+	// the instance's own private IP. Zero means DefaultAgentPort.
+	AgentPort int
 	// AddressPool is where instances' private IPs come from; it must lie
 	// inside 127.0.0.0/8. Zero means DefaultAddressPool.
 	AddressPool netip.Prefix
@@ -42,7 +53,14 @@ type Config struct {
 var (
 	DefaultAddressPool = netip.MustParsePrefix("127.0.1.0/24")
 	DefaultStopGrace   = 5 * time.Second
+	// DefaultInstanceUIDs is far above the ids distributions give users
+	// and system accounts.
+	DefaultInstanceUIDs = UIDRange{First: 200000, Last: 265535}
 )
+
+// DefaultAgentPort is the port instances' agents serve on: each instance
+// has an IP of its own, so one port fits all.
+const DefaultAgentPort = 8000
 
 var loopback = netip.MustParsePrefix("127.0.0.0/8")
 
@@ -69,6 +87,12 @@ func (c *Config) check() error {
 	c.AddressPool = c.AddressPool.Masked()
 	if !c.AddressPool.Addr().Is4() || !loopback.Contains(c.AddressPool.Addr()) || c.AddressPool.Bits() < 8 || c.AddressPool.Bits() > 30 {
 		errs = append(errs, fmt.Errorf("address pool %s must be an IPv4 prefix inside 127.0.0.0/8 of /8 to /30", c.AddressPool))
+	}
+	if c.AgentPort == 0 {
+		c.AgentPort = DefaultAgentPort
+	}
+	if c.AgentPort < 1 || c.AgentPort > 65535 {
+		errs = append(errs, fmt.Errorf("agent port %d must be between 1 and 65535", c.AgentPort))
 	}
 	if c.StopGrace <= 0 {
 		c.StopGrace = DefaultStopGrace

@@ -120,3 +120,30 @@ func TestFaultsJSON(t *testing.T) {
 		t.Fatalf("bad latency: %v", err)
 	}
 }
+
+// TestInstanceUsersRefused: uids a user or group of the machine has, a
+// reversed range, or a range together with one shared user are refused
+// with a message naming what is wrong.
+func TestInstanceUsersRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: instance users are resolved only when the control plane runs as root")
+	}
+	for name, c := range map[string]struct {
+		user string
+		uids UIDRange
+		want string
+	}{
+		"user and uids":   {"nobody", UIDRange{First: 200000, Last: 200010}, "exclude each other"},
+		"a user's uid":    {"", UIDRange{First: 65534, Last: 65534}, "hold id 65534"},
+		"reversed range":  {"", UIDRange{First: 300000, Last: 200000}, "first to last"},
+		"root in range":   {"", UIDRange{First: 0, Last: 10}, "above 0"},
+		"root as the one": {"0:0", UIDRange{}, "must not be root"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := New(Config{DataDir: mustDataDir(t), SharedSecret: "s", AdminToken: "a", AgentPath: "/bin/true", InstanceUser: c.user, InstanceUIDs: c.uids})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("New = %v, want an error naming %q", err, c.want)
+			}
+		})
+	}
+}

@@ -5,9 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -24,21 +26,29 @@ const (
 // Instance is one workspace's instance as the API reports it and as
 // state.json records it.
 type Instance struct {
-	InstanceID     string    `json:"instance_id"`
-	WorkspaceID    string    `json:"workspace_id"`
-	OrgID          string    `json:"org_id,omitempty"`
-	Runtime        string    `json:"runtime,omitempty"`
-	Tier           int       `json:"tier,omitempty"`
-	Image          string    `json:"image,omitempty"`
-	State          string    `json:"state"`
-	StateReason    string    `json:"state_reason,omitempty"`
-	PrivateIP      string    `json:"private_ip,omitempty"`
+	InstanceID  string `json:"instance_id"`
+	WorkspaceID string `json:"workspace_id"`
+	OrgID       string `json:"org_id,omitempty"`
+	Runtime     string `json:"runtime,omitempty"`
+	Tier        int    `json:"tier,omitempty"`
+	Image       string `json:"image,omitempty"`
+	State       string `json:"state"`
+	StateReason string `json:"state_reason,omitempty"`
+	PrivateIP   string `json:"private_ip,omitempty"`
+	// AgentPort is the port the agent serves A2A on at PrivateIP, set at
+	// every boot; 0 for an instance booted by a control plane that gave
+	// its agent a random port.
+	AgentPort      int       `json:"agent_port,omitempty"`
 	LaunchedAt     time.Time `json:"launched_at,omitzero"`
 	UserDataSHA256 string    `json:"user_data_sha256,omitempty"`
 	// LaunchSHA256 is the digest of the launch values (host URL, agent
 	// token, heartbeat interval); internal, as they hold the token.
 	LaunchSHA256 string `json:"launch_sha256,omitempty"`
 
+	// UID is the uid (and gid) the instance's processes run as, its own
+	// until it is terminated; 0 when instances get none of their own.
+	// Internal.
+	UID uint32 `json:"uid,omitempty"`
 	// PID is the agent process while pending/running, 0 otherwise.
 	PID int `json:"pid,omitempty"`
 	// Boot counts boots; a boot goroutine acts only if it is still current.
@@ -48,7 +58,7 @@ type Instance struct {
 // public returns the instance without its internal fields.
 func (i *Instance) public() Instance {
 	c := *i
-	c.PID, c.Boot, c.LaunchSHA256 = 0, 0, ""
+	c.PID, c.Boot, c.LaunchSHA256, c.UID = 0, 0, "", 0
 	return c
 }
 
@@ -143,8 +153,10 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode, owner *syscall.
 	return os.Rename(tmp.Name(), path)
 }
 
-// allocateIPLocked returns the lowest pool address no instance holds, or
-// false when the pool is exhausted. The caller holds s.mu.
+// allocateIPLocked returns the lowest pool address no instance holds and
+// on whose agent port nothing else listens (another control plane's
+// instance, a leftover process), or false when there is none. The caller
+// holds s.mu.
 func (s *Server) allocateIPLocked() (string, bool) {
 	used := map[string]bool{}
 	for _, in := range s.insts {
@@ -155,9 +167,19 @@ func (s *Server) allocateIPLocked() (string, bool) {
 		if !p.Contains(a.Next()) {
 			break // the last address is the pool's broadcast address
 		}
-		if !used[a.String()] {
+		if !used[a.String()] && portFree(a.String(), s.cfg.AgentPort) {
 			return a.String(), true
 		}
 	}
 	return "", false
+}
+
+// portFree reports whether ip:port can be listened on now.
+func portFree(ip string, port int) bool {
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
 }

@@ -6,8 +6,8 @@ import (
 	"os"
 )
 
-// stopInstance stops the workspace's instance process and records it
-// stopped (with reason, if any). The caller holds the workspace lock. It
+// stopInstance stops the workspace's instance process, and every other
+// process of the instance's own uid, and records it stopped (with reason, if any). The caller holds the workspace lock. It
 // returns false when the workspace has no instance.
 func (s *Server) stopInstance(workspaceID, reason string) (Instance, bool) {
 	s.mu.Lock()
@@ -16,13 +16,16 @@ func (s *Server) stopInstance(workspaceID, reason string) (Instance, bool) {
 		s.mu.Unlock()
 		return Instance{}, false
 	}
-	pid, id := in.PID, in.InstanceID
+	pid, id, cur := in.PID, in.InstanceID, *in
 	if in.State != StateStopped {
 		in.State = StateStopping
 		in.Boot++ // a boot not yet run is cancelled
 	}
 	s.mu.Unlock()
 	err := s.kill(pid, id)
+	if err == nil {
+		err = s.killUID(cur)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if in.State == StateStopping {

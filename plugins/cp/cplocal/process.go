@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,6 +35,10 @@ const (
 // onExit runs when the process ends.
 func (s *Server) spawn(in Instance, onExit func(pid int, err error)) (int, error) {
 	dir := s.instanceDir(in.InstanceID)
+	cred, err := s.credFor(in)
+	if err != nil {
+		return 0, err
+	}
 	l, err := s.readLaunch(in.InstanceID)
 	if err != nil {
 		return 0, fmt.Errorf("read launch values: %w", err)
@@ -50,7 +55,7 @@ func (s *Server) spawn(in Instance, onExit func(pid int, err error)) (int, error
 		"HOME=" + cmd.Dir,
 		agentapi.EnvUserDataFile + "=" + filepath.Join(dir, userDataFile),
 		agentapi.EnvConfigDir + "=" + filepath.Join(dir, configsDir),
-		agentapi.EnvListenAddr + "=" + in.PrivateIP + ":0",
+		agentapi.EnvListenAddr + "=" + net.JoinHostPort(in.PrivateIP, strconv.Itoa(in.AgentPort)),
 		EnvInstanceID + "=" + in.InstanceID,
 		agentapi.EnvWorkspaceID + "=" + in.WorkspaceID,
 		agentapi.EnvRuntime + "=" + in.Runtime,
@@ -61,7 +66,7 @@ func (s *Server) spawn(in Instance, onExit func(pid int, err error)) (int, error
 		}
 	}
 	cmd.Stdout, cmd.Stderr = console, console
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: s.cred}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: cred}
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("start %s: %w", s.cfg.AgentPath, err)
 	}

@@ -117,7 +117,7 @@ func (s *Server) handleProvision(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case changed:
 		s.stopInstance(req.WorkspaceID, "")
-		if err := s.writeDisk(cur.InstanceID, req); err != nil {
+		if err := s.writeDisk(cur, req); err != nil {
 			writeError(w, http.StatusInternalServerError, "internal", "Could not store the user data: "+err.Error()+".")
 			return
 		}
@@ -136,21 +136,26 @@ func (s *Server) handleProvision(w http.ResponseWriter, r *http.Request) {
 // launch creates a new instance for req and boots it asynchronously.
 func (s *Server) launch(w http.ResponseWriter, req ProvisionRequest) {
 	s.mu.Lock()
-	ip, ok := s.allocateIPLocked()
+	ip, ipOK := s.allocateIPLocked()
+	uid, uidOK := s.allocateUIDLocked()
 	in := &Instance{InstanceID: newInstanceID(), WorkspaceID: req.WorkspaceID, OrgID: req.OrgID, Runtime: req.Runtime,
-		Tier: req.Tier, Image: req.Image, State: StatePending, PrivateIP: ip, LaunchedAt: time.Now().UTC(), UserDataSHA256: sha(req.UserData),
-		LaunchSHA256: req.launch().sha()}
-	if ok {
-		s.insts[in.WorkspaceID] = in // reserves the address
+		Tier: req.Tier, Image: req.Image, State: StatePending, PrivateIP: ip, AgentPort: s.cfg.AgentPort, LaunchedAt: time.Now().UTC(),
+		UserDataSHA256: sha(req.UserData), LaunchSHA256: req.launch().sha(), UID: uid}
+	if ipOK && uidOK {
+		s.insts[in.WorkspaceID] = in // reserves the address and the uid
 	}
 	s.mu.Unlock()
-	if !ok {
-		writeError(w, http.StatusTooManyRequests, "capacity", fmt.Sprintf("No private address is free in the pool %s.", s.cfg.AddressPool))
+	switch {
+	case !ipOK:
+		writeError(w, http.StatusTooManyRequests, "capacity", fmt.Sprintf("No private address is free in the pool %s (with port %d free on it).", s.cfg.AddressPool, s.cfg.AgentPort))
+		return
+	case !uidOK:
+		writeError(w, http.StatusTooManyRequests, "capacity", fmt.Sprintf("No instance uid is free in the range %s.", s.users.uids))
 		return
 	}
 	err := s.makeDisk(in.InstanceID)
 	if err == nil {
-		err = s.writeDisk(in.InstanceID, req)
+		err = s.writeDisk(*in, req)
 	}
 	if err != nil {
 		s.mu.Lock()
@@ -160,7 +165,7 @@ func (s *Server) launch(w http.ResponseWriter, req ProvisionRequest) {
 		writeError(w, http.StatusInternalServerError, "internal", "Could not create the instance's disk: "+err.Error()+".")
 		return
 	}
-	s.log.Info("launched instance", "instance_id", in.InstanceID, "workspace_id", in.WorkspaceID, "private_ip", ip, "user_data_sha256", in.UserDataSHA256)
+	s.log.Info("launched instance", "instance_id", in.InstanceID, "workspace_id", in.WorkspaceID, "private_ip", ip, "uid", uid, "user_data_sha256", in.UserDataSHA256)
 	writeJSON(w, http.StatusCreated, s.boot(in.WorkspaceID, nil))
 }
 
@@ -173,9 +178,13 @@ func (s *Server) makeDisk(instanceID string) error {
 
 // writeDisk stores the provision's user data (0600, the instance user's)
 // and launch values (0600, the CP's) on the instance's disk.
-func (s *Server) writeDisk(instanceID string, req ProvisionRequest) error {
-	dir := s.instanceDir(instanceID)
-	if err := writeFileAtomic(filepath.Join(dir, userDataFile), []byte(req.UserData), 0o600, s.cred); err != nil {
+func (s *Server) writeDisk(in Instance, req ProvisionRequest) error {
+	dir := s.instanceDir(in.InstanceID)
+	cred, err := s.credFor(in)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, userDataFile), []byte(req.UserData), 0o600, cred); err != nil {
 		return err
 	}
 	raw, err := json.Marshal(req.launch())
@@ -208,7 +217,7 @@ func (s *Server) boot(workspaceID string, update func(*Instance)) Instance {
 	if update != nil {
 		update(in)
 	}
-	in.State, in.StateReason, in.PID = StatePending, "", 0
+	in.State, in.StateReason, in.PID, in.AgentPort = StatePending, "", 0, s.cfg.AgentPort
 	in.Boot++
 	if err := s.persistLocked(); err != nil {
 		s.log.Error("persist state", "err", err)
@@ -235,7 +244,7 @@ func (s *Server) bootAsync(workspaceID string, gen int) {
 		cur := *in
 		s.mu.Unlock()
 		s.consoleLine(cur.InstanceID, "booting instance %s (boot %d, runtime %s, private ip %s)", cur.InstanceID, gen, cur.Runtime, cur.PrivateIP)
-		pid, err := 0, s.prepareDisk(cur.InstanceID)
+		pid, err := 0, s.prepareDisk(cur)
 		switch {
 		case err != nil:
 		case s.failBoot(cur.Runtime):
@@ -281,16 +290,19 @@ func (s *Server) exited(workspaceID string, pid int, werr error) {
 // boots) the instance user's, and an empty config directory of the instance
 // user's, so the agent finds exactly the files of the current user data (a
 // file removed from the config does not linger from an earlier boot).
-func (s *Server) prepareDisk(instanceID string) error {
-	dir := s.instanceDir(instanceID)
+func (s *Server) prepareDisk(in Instance) error {
+	dir := s.instanceDir(in.InstanceID)
 	mode := os.FileMode(0o700)
-	if s.cred != nil {
+	if s.users != nil {
 		mode = 0o711
 	}
 	configs, home := filepath.Join(dir, configsDir), filepath.Join(dir, homeDir)
-	err := os.Chmod(dir, mode)
+	cred, err := s.credFor(in)
 	if err == nil {
-		err = s.giveToInstance(filepath.Join(dir, userDataFile), 0o600)
+		err = os.Chmod(dir, mode)
+	}
+	if err == nil {
+		err = giveToInstance(cred, filepath.Join(dir, userDataFile), 0o600)
 	}
 	if err == nil {
 		err = os.RemoveAll(configs)
@@ -302,7 +314,7 @@ func (s *Server) prepareDisk(instanceID string) error {
 			}
 		}
 		if err == nil {
-			err = s.giveToInstance(d, 0o700)
+			err = giveToInstance(cred, d, 0o700)
 		}
 	}
 	if err != nil {

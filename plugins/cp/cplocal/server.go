@@ -11,15 +11,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 )
 
 // Server is the local control plane. Create it with New, serve Handler, and
 // Close it; instances outlive it unless Close is asked to kill them.
 type Server struct {
-	cfg  Config
-	log  *slog.Logger
-	cred *syscall.Credential // instance processes' user; nil: the server's own
+	cfg   Config
+	log   *slog.Logger
+	users *instanceUsers // who instance processes run as; nil: the server's own user
 
 	mu     sync.Mutex // guards insts, faults and persistence
 	insts  map[string]*Instance
@@ -46,7 +45,7 @@ func New(cfg Config) (*Server, error) {
 	if st, err := os.Stat(abs); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
 		return nil, fmt.Errorf("agent binary %s is not an executable file", abs)
 	}
-	cred, err := instanceCredential(cfg.InstanceUser)
+	users, err := instanceUsersFor(cfg.InstanceUser, cfg.InstanceUIDs)
 	if err != nil {
 		return nil, fmt.Errorf("cp-local config: %w", err)
 	}
@@ -57,7 +56,7 @@ func New(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(instances, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	if cred != nil {
+	if users != nil {
 		// Instances reach their own directory through these, but may not
 		// list them.
 		for _, d := range []string{cfg.DataDir, instances} {
@@ -66,12 +65,12 @@ func New(cfg Config) (*Server, error) {
 			}
 		}
 		for path, exec := range map[string]bool{instances: false, cfg.AgentPath: true} {
-			if err := reachable(cred, path, exec); err != nil {
+			if err := users.reachable(path, exec); err != nil {
 				return nil, fmt.Errorf("cp-local config: %w", err)
 			}
 		}
 	}
-	s := &Server{cfg: cfg, cred: cred, log: cfg.Logger, insts: map[string]*Instance{}, faults: cfg.Faults, ops: map[string]*sync.Mutex{}}
+	s := &Server{cfg: cfg, users: users, log: cfg.Logger, insts: map[string]*Instance{}, faults: cfg.Faults, ops: map[string]*sync.Mutex{}}
 	if err := s.loadState(); err != nil {
 		return nil, err
 	}
@@ -84,8 +83,14 @@ func (s *Server) adopt() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, in := range s.insts {
+		if in.UID == 0 && s.users != nil && s.users.shared == nil {
+			// Recorded by a control plane that ran every instance as one
+			// user: it gets a uid of its own from its next boot on.
+			in.UID, _ = s.allocateUIDLocked()
+		}
 		switch {
 		case in.State == StatePending && in.PID == 0:
+			in.AgentPort = s.cfg.AgentPort
 			in.Boot++
 			s.bootAsync(in.WorkspaceID, in.Boot) // it had not booted yet: boot it now
 		case in.PID != 0 && s.alive(in.PID, in.InstanceID):
