@@ -20,6 +20,7 @@ const (
 	actionHang  = "hang"
 	actionCrash = "crash"
 	actionSlow  = "slow"
+	actionPanic = "panic"
 )
 
 // crashExitCode is the exit status of an injected crash.
@@ -53,6 +54,8 @@ func injectFault(ctx context.Context, path, op string, log hclog.Logger) error {
 	case actionCrash:
 		exit(crashExitCode)
 		return nil
+	case actionPanic:
+		panic(fmt.Sprintf("injected %s panic", op))
 	case actionHang:
 		<-ctx.Done()
 		return ctx.Err()
@@ -122,7 +125,7 @@ func checkRule(r *faultRule) error {
 			return fmt.Errorf("kind %q is not an sdk error kind such as \"transient\"", r.Kind)
 		}
 		return nil
-	case actionHang, actionCrash:
+	case actionHang, actionCrash, actionPanic:
 		return nil
 	case actionSlow:
 		if _, err := time.ParseDuration(r.Delay); err != nil {
@@ -130,7 +133,7 @@ func checkRule(r *faultRule) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("action %q is not one of fail, hang, crash, slow", r.Action)
+	return fmt.Errorf("action %q is not one of fail, hang, crash, slow, panic", r.Action)
 }
 
 func faultFileErr(op, path string, err error) error {

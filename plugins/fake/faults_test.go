@@ -129,3 +129,23 @@ func mustLaunch(tb testing.TB) sdk.Backend {
 	_, b := plugintest.Launch(tb, fakeBin)
 	return b
 }
+
+// TestFaultPanic runs the real plugin: a panic in a verb is answered as a
+// KindInternal error naming the verb, and the same process keeps serving.
+func TestFaultPanic(t *testing.T) {
+	t.Parallel()
+	reg := mustRegistry(t)
+	dir := t.TempDir()
+	mustFaults(t, dir, `[{"verb":"start","action":"panic","count":1}]`)
+	b := mustLaunch(t)
+	mustConfigure(t, b, dir)
+	_, err := b.Start(context.Background(), startReq("ws-1", reg.URL))
+	var se *sdk.Error
+	if !errors.As(err, &se) || se.Kind != sdk.KindInternal || se.Op != "start" ||
+		se.Message != "backend panicked in Start: injected start panic" {
+		t.Fatalf("Start with panic fault: error = %v, want KindInternal \"backend panicked in Start: injected start panic\"", err)
+	}
+	if _, err := b.Start(context.Background(), startReq("ws-1", reg.URL)); err != nil {
+		t.Fatalf("Start after the panic, same process: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package pluginrpc
 
 import (
 	"context"
+	"sync/atomic"
 
 	"google.golang.org/grpc"
 
@@ -19,6 +20,7 @@ func NewGRPCClient(conn grpc.ClientConnInterface) sdk.Backend { return newClient
 // KindUnsupported error naming the backend.
 type grpcClient struct {
 	client pb.BackendServiceClient
+	name   atomic.Pointer[string] // the backend's name, once Manifest answered
 }
 
 var (
@@ -33,32 +35,43 @@ func newClient(conn grpc.ClientConnInterface) *grpcClient {
 }
 
 func (c *grpcClient) Manifest(ctx context.Context) (*sdk.Manifest, error) {
-	resp, err := c.client.Manifest(ctx, &pb.ManifestRequest{})
+	resp, err := c.client.Manifest(ctx, &pb.ManifestRequest{}, replyLimit("manifest"))
 	if err != nil {
-		return nil, fromStatus(ctx, "manifest", err)
+		return nil, c.fromStatus(ctx, "manifest", err)
 	}
-	return fromManifest(resp), nil
+	m := fromManifest(resp)
+	c.name.Store(&m.Name)
+	return m, nil
+}
+
+// fromStatus is the package's fromStatus naming this client's backend.
+func (c *grpcClient) fromStatus(ctx context.Context, op string, err error) error {
+	name := ""
+	if n := c.name.Load(); n != nil {
+		name = *n
+	}
+	return fromStatus(ctx, name, op, err)
 }
 
 func (c *grpcClient) Configure(ctx context.Context, req *sdk.ConfigureRequest) (*sdk.ConfigureResponse, error) {
-	if _, err := c.client.Configure(ctx, &pb.ConfigureRequest{Config: req.Config}); err != nil {
-		return nil, fromStatus(ctx, "configure", err)
+	if _, err := c.client.Configure(ctx, &pb.ConfigureRequest{Config: req.Config}, replyLimit("configure")); err != nil {
+		return nil, c.fromStatus(ctx, "configure", err)
 	}
 	return &sdk.ConfigureResponse{}, nil
 }
 
 func (c *grpcClient) Start(ctx context.Context, req *sdk.StartRequest) (*sdk.StartResponse, error) {
-	resp, err := c.client.Start(ctx, toStartRequest(req))
+	resp, err := c.client.Start(ctx, toStartRequest(req), replyLimit("start"))
 	if err != nil {
-		return nil, fromStatus(ctx, "start", err)
+		return nil, c.fromStatus(ctx, "start", err)
 	}
 	return &sdk.StartResponse{State: fromState(resp.GetState()), Address: resp.GetAddress(), Endpoint: resp.GetEndpoint()}, nil
 }
 
 func (c *grpcClient) Stop(ctx context.Context, req *sdk.StopRequest) (*sdk.StopResponse, error) {
-	resp, err := c.client.Stop(ctx, &pb.StopRequest{WorkspaceId: req.WorkspaceID, State: toState(req.State)})
+	resp, err := c.client.Stop(ctx, &pb.StopRequest{WorkspaceId: req.WorkspaceID, State: toState(req.State)}, replyLimit("stop"))
 	if err != nil {
-		return nil, fromStatus(ctx, "stop", err)
+		return nil, c.fromStatus(ctx, "stop", err)
 	}
 	return &sdk.StopResponse{State: fromState(resp.GetState())}, nil
 }
@@ -66,25 +79,25 @@ func (c *grpcClient) Stop(ctx context.Context, req *sdk.StopRequest) (*sdk.StopR
 func (c *grpcClient) Destroy(ctx context.Context, req *sdk.DestroyRequest) (*sdk.DestroyResponse, error) {
 	_, err := c.client.Destroy(ctx, &pb.DestroyRequest{
 		WorkspaceId: req.WorkspaceID, State: toState(req.State), RemoveVolumes: req.RemoveVolumes,
-	})
+	}, replyLimit("destroy"))
 	if err != nil {
-		return nil, fromStatus(ctx, "destroy", err)
+		return nil, c.fromStatus(ctx, "destroy", err)
 	}
 	return &sdk.DestroyResponse{}, nil
 }
 
 func (c *grpcClient) Status(ctx context.Context, req *sdk.StatusRequest) (*sdk.StatusResponse, error) {
-	resp, err := c.client.Status(ctx, &pb.StatusRequest{Workspaces: toWorkspaceRefs(req.Workspaces)})
+	resp, err := c.client.Status(ctx, &pb.StatusRequest{Workspaces: toWorkspaceRefs(req.Workspaces)}, replyLimit("status"))
 	if err != nil {
-		return nil, fromStatus(ctx, "status", err)
+		return nil, c.fromStatus(ctx, "status", err)
 	}
 	return &sdk.StatusResponse{Statuses: fromStatuses(resp.GetStatuses())}, nil
 }
 
 func (c *grpcClient) ListManaged(ctx context.Context, req *sdk.ListManagedRequest) (*sdk.ListManagedResponse, error) {
-	resp, err := c.client.ListManaged(ctx, &pb.ListManagedRequest{OrgId: req.OrgID})
+	resp, err := c.client.ListManaged(ctx, &pb.ListManagedRequest{OrgId: req.OrgID}, replyLimit("list_managed"))
 	if err != nil {
-		return nil, fromStatus(ctx, "list_managed", err)
+		return nil, c.fromStatus(ctx, "list_managed", err)
 	}
 	return &sdk.ListManagedResponse{Workspaces: fromManaged(resp.GetWorkspaces())}, nil
 }

@@ -12,9 +12,9 @@ import (
 func (c *grpcClient) ListFiles(ctx context.Context, req *sdk.ListFilesRequest) (*sdk.ListFilesResponse, error) {
 	resp, err := c.client.ListFiles(ctx, &pb.ListFilesRequest{
 		WorkspaceId: req.WorkspaceID, State: toState(req.State), Root: req.Root, Path: req.Path,
-	})
+	}, replyLimit("list_files"))
 	if err != nil {
-		return nil, fromStatus(ctx, "list_files", err)
+		return nil, c.fromStatus(ctx, "list_files", err)
 	}
 	return &sdk.ListFilesResponse{Files: fromFileInfos(resp.GetFiles())}, nil
 }
@@ -26,9 +26,9 @@ func (c *grpcClient) ReadFile(ctx context.Context, req *sdk.ReadFileRequest, sen
 	defer cancel()
 	stream, err := c.client.ReadFile(ctx, &pb.ReadFileRequest{
 		WorkspaceId: req.WorkspaceID, State: toState(req.State), Root: req.Root, Path: req.Path,
-	})
+	}, replyLimit("read_file"))
 	if err != nil {
-		return fromStatus(ctx, "read_file", err)
+		return c.fromStatus(ctx, "read_file", err)
 	}
 	for {
 		msg, err := stream.Recv()
@@ -36,7 +36,7 @@ func (c *grpcClient) ReadFile(ctx context.Context, req *sdk.ReadFileRequest, sen
 			return nil
 		}
 		if err != nil {
-			return fromStatus(ctx, "read_file", err)
+			return c.fromStatus(ctx, "read_file", err)
 		}
 		if err := send(msg.GetData()); err != nil {
 			return err
@@ -50,9 +50,9 @@ func (c *grpcClient) ReadFile(ctx context.Context, req *sdk.ReadFileRequest, sen
 func (c *grpcClient) WriteFile(ctx context.Context, req *sdk.WriteFileRequest, recv func() ([]byte, error)) (*sdk.WriteFileResponse, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := c.client.WriteFile(ctx)
+	stream, err := c.client.WriteFile(ctx, replyLimit("write_file"))
 	if err != nil {
-		return nil, fromStatus(ctx, "write_file", err)
+		return nil, c.fromStatus(ctx, "write_file", err)
 	}
 	header := &pb.WriteFileRequest{Msg: &pb.WriteFileRequest_Header{Header: &pb.WriteFileHeader{
 		WorkspaceId: req.WorkspaceID, State: toState(req.State), Root: req.Root, Path: req.Path, Mode: req.Mode,
@@ -76,10 +76,10 @@ func (c *grpcClient) WriteFile(ctx context.Context, req *sdk.WriteFileRequest, r
 	// status comes from CloseAndRecv.
 	resp, err := stream.CloseAndRecv()
 	if err != nil {
-		return nil, fromStatus(ctx, "write_file", err)
+		return nil, c.fromStatus(ctx, "write_file", err)
 	}
 	if sendErr != nil {
-		return nil, fromStatus(ctx, "write_file", sendErr)
+		return nil, c.fromStatus(ctx, "write_file", sendErr)
 	}
 	return &sdk.WriteFileResponse{Size: resp.GetSize()}, nil
 }
@@ -87,9 +87,9 @@ func (c *grpcClient) WriteFile(ctx context.Context, req *sdk.WriteFileRequest, r
 func (c *grpcClient) DeleteFile(ctx context.Context, req *sdk.DeleteFileRequest) (*sdk.DeleteFileResponse, error) {
 	_, err := c.client.DeleteFile(ctx, &pb.DeleteFileRequest{
 		WorkspaceId: req.WorkspaceID, State: toState(req.State), Root: req.Root, Path: req.Path, Recursive: req.Recursive,
-	})
+	}, replyLimit("delete_file"))
 	if err != nil {
-		return nil, fromStatus(ctx, "delete_file", err)
+		return nil, c.fromStatus(ctx, "delete_file", err)
 	}
 	return &sdk.DeleteFileResponse{}, nil
 }

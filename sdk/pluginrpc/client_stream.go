@@ -16,9 +16,9 @@ func (c *grpcClient) Logs(ctx context.Context, req *sdk.LogsRequest, send func(*
 	defer cancel()
 	stream, err := c.client.Logs(ctx, &pb.LogsRequest{
 		WorkspaceId: req.WorkspaceID, State: toState(req.State), Follow: req.Follow, TailLines: int64(req.TailLines),
-	})
+	}, replyLimit("logs"))
 	if err != nil {
-		return fromStatus(ctx, "logs", err)
+		return c.fromStatus(ctx, "logs", err)
 	}
 	for {
 		msg, err := stream.Recv()
@@ -26,7 +26,7 @@ func (c *grpcClient) Logs(ctx context.Context, req *sdk.LogsRequest, send func(*
 			return nil
 		}
 		if err != nil {
-			return fromStatus(ctx, "logs", err)
+			return c.fromStatus(ctx, "logs", err)
 		}
 		if err := send(fromLogChunk(msg)); err != nil {
 			return err
@@ -41,12 +41,12 @@ func (c *grpcClient) Logs(ctx context.Context, req *sdk.LogsRequest, send func(*
 func (c *grpcClient) Exec(ctx context.Context, req *sdk.ExecRequest, user sdk.ExecStream) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := c.client.Exec(ctx)
+	stream, err := c.client.Exec(ctx, replyLimit("exec"))
 	if err != nil {
-		return fromStatus(ctx, "exec", err)
+		return c.fromStatus(ctx, "exec", err)
 	}
 	if err := stream.Send(toExecStart(req)); err != nil && !errors.Is(err, io.EOF) {
-		return fromStatus(ctx, "exec", err)
+		return c.fromStatus(ctx, "exec", err)
 	}
 	inErr := make(chan error, 1)
 	go func() {
@@ -76,7 +76,7 @@ func (c *grpcClient) Exec(ctx context.Context, req *sdk.ExecRequest, user sdk.Ex
 				return e
 			default:
 			}
-			return fromStatus(ctx, "exec", err)
+			return c.fromStatus(ctx, "exec", err)
 		}
 		if err := user.Send(fromExecOutput(msg)); err != nil {
 			return err

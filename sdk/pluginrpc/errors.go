@@ -31,7 +31,8 @@ var kindCodes = map[sdk.Kind]codes.Code{
 
 // toStatus turns a backend's error into a gRPC status error carrying an
 // ErrorDetail. A context error becomes the matching bare code; any error that
-// is not an *sdk.Error becomes KindInternal with the verb as its op.
+// is not an *sdk.Error becomes KindInternal with the verb as its op. The
+// error is cut to the error size limits (capError).
 func toStatus(op string, err error) error {
 	if err == nil {
 		return nil
@@ -46,11 +47,12 @@ func toStatus(op string, err error) error {
 		}
 		se = &sdk.Error{Kind: sdk.KindInternal, Op: op, Message: err.Error()}
 	}
+	se = capError(se)
 	code, ok := kindCodes[se.Kind]
 	if !ok {
 		code = codes.Unknown
 	}
-	st, derr := status.New(code, se.Error()).WithDetails(errorDetail(se))
+	st, derr := status.New(code, truncate(se.Error(), MaxErrorMessage)).WithDetails(errorDetail(se))
 	if derr != nil {
 		return status.Error(codes.Internal, fmt.Sprintf("%s: attach error detail: %v", se.Error(), derr))
 	}
@@ -67,10 +69,12 @@ func errorDetail(e *sdk.Error) *pb.ErrorDetail {
 
 // fromStatus rebuilds the *sdk.Error a plugin returned from a gRPC error,
 // following the client rules of the pluginrpc contract: the ErrorDetail
-// when present; otherwise a local context error wraps ctx.Err(), a lost
-// connection is KindTransient wrapping ErrPluginUnavailable, and anything
-// else is KindInternal.
-func fromStatus(ctx context.Context, op string, err error) error {
+// when present, cut to the error size limits; otherwise a local context
+// error wraps ctx.Err(), a lost connection is KindTransient wrapping
+// ErrPluginUnavailable, a reply over op's size limit is KindInternal
+// wrapping ErrReplyTooLarge and naming backend name (when known), and
+// anything else is KindInternal.
+func fromStatus(ctx context.Context, name, op string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -78,21 +82,26 @@ func fromStatus(ctx context.Context, op string, err error) error {
 	if ok {
 		for _, d := range st.Details() {
 			if ed, ok := d.(*pb.ErrorDetail); ok {
-				return fromDetail(ed)
+				return capError(fromDetail(ed))
 			}
 		}
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return &sdk.Error{Kind: sdk.KindTransient, Op: op, Message: "The call was canceled or timed out.", Err: ctxErr}
 	}
+	msg := truncate(st.Message(), MaxErrorMessage)
 	switch st.Code() {
 	case codes.Unavailable, codes.Canceled:
 		// Canceled without a local cancel means the client connection is closing.
-		return &sdk.Error{Kind: sdk.KindTransient, Op: op, Message: "The backend plugin is unavailable: " + st.Message(), Err: ErrPluginUnavailable}
+		return &sdk.Error{Kind: sdk.KindTransient, Op: op, Message: "The backend plugin is unavailable: " + msg, Err: ErrPluginUnavailable}
 	case codes.DeadlineExceeded:
-		return &sdk.Error{Kind: sdk.KindTransient, Op: op, Message: st.Message(), Err: context.DeadlineExceeded}
+		return &sdk.Error{Kind: sdk.KindTransient, Op: op, Message: msg, Err: context.DeadlineExceeded}
+	case codes.ResourceExhausted:
+		if isTooLarge(msg) {
+			return tooLarge(name, op, msg)
+		}
 	}
-	return &sdk.Error{Kind: sdk.KindInternal, Op: op, Message: st.Message(), Err: err}
+	return &sdk.Error{Kind: sdk.KindInternal, Op: op, Message: msg, Err: errors.New(msg)}
 }
 
 func fromDetail(d *pb.ErrorDetail) *sdk.Error {

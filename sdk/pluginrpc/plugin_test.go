@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -19,11 +21,16 @@ import (
 	"github.com/molecule-ai/molecule-host/sdk/pluginrpc"
 )
 
-// fakeBin is the real fake plugin binary, built once by TestMain.
-var fakeBin string
+// Plugin binaries built once by TestMain: the real fake, and testdata/rogue.
+var fakeBin, rogueBin string
 
 func TestMain(m *testing.M) {
-	plugintest.RunWithBinary(m, "./cmd/molecule-backend-fake", &fakeBin)
+	dir, cleanup := plugintest.MainBuild("./cmd/molecule-backend-fake", "./sdk/pluginrpc/testdata/rogue")
+	fakeBin = filepath.Join(dir, "molecule-backend-fake")
+	rogueBin = filepath.Join(dir, "rogue")
+	code := m.Run()
+	cleanup()
+	os.Exit(code)
 }
 
 // mustLaunch starts path as a plugin the way a host does.

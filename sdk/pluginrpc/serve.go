@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 
 	"github.com/molecule-ai/molecule-host/sdk"
 )
@@ -39,7 +40,9 @@ func Logger() hclog.Logger {
 // normally. It derives the manifest's Capabilities from the interfaces b
 // implements, validates the manifest and exits with status 1 and a clear
 // message on stderr if it is invalid, serves gRPC only, and exits when its
-// parent process dies so that no plugin outlives its host.
+// parent process dies so that no plugin outlives its host. A panic in a
+// verb, or a nil reply without an error, is answered with a KindInternal
+// error naming the verb and the plugin keeps serving.
 func Serve(b sdk.Backend, opts ...ServeOption) {
 	cfg := serveConfig{}
 	for _, o := range opts {
@@ -56,8 +59,10 @@ func Serve(b sdk.Backend, opts ...ServeOption) {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{sdk.ProtocolVersion: {PluginName: &backendPlugin{impl: b}}},
-		GRPCServer:       plugin.DefaultGRPCServer,
-		Logger:           cfg.logger,
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			return plugin.DefaultGRPCServer(append(guardOptions(cfg.logger), opts...))
+		},
+		Logger: cfg.logger,
 	})
 	os.Exit(0)
 }
@@ -69,6 +74,9 @@ func checkManifest(b sdk.Backend) error {
 	m, err := b.Manifest(ctx)
 	if err != nil {
 		return fmt.Errorf("manifest: %w", err)
+	}
+	if m == nil {
+		return fmt.Errorf("manifest: Manifest returned neither a manifest nor an error")
 	}
 	withCaps := *m
 	withCaps.Capabilities = sdk.CapabilitiesOf(b)

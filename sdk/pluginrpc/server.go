@@ -14,16 +14,19 @@ import (
 const maxChunk = 1 << 20
 
 // NewGRPCServer returns a gRPC server serving b with the same adapter a
-// plugin process uses. It exists for in-process harnesses such as
+// plugin process uses, panics in a verb turned into errors as Serve does
+// (logged through Logger). It exists for in-process harnesses such as
 // sdk/backendtest; a plugin's main calls Serve instead.
 func NewGRPCServer(b sdk.Backend, opts ...grpc.ServerOption) *grpc.Server {
-	s := grpc.NewServer(opts...)
+	s := grpc.NewServer(append(guardOptions(Logger()), opts...)...)
 	pb.RegisterBackendServiceServer(s, newServer(b))
 	return s
 }
 
 // grpcServer adapts an sdk.Backend to the generated service. Every method
-// has one shape: from-proto, call, to-proto.
+// has one shape: from-proto, call, to-proto. A verb returning a nil reply
+// without an error gets a KindInternal error (noReply), never a nil
+// dereference.
 type grpcServer struct {
 	pb.UnimplementedBackendServiceServer
 	impl sdk.Backend
@@ -50,6 +53,9 @@ func (s *grpcServer) Manifest(ctx context.Context, _ *pb.ManifestRequest) (*pb.M
 	if err != nil {
 		return nil, toStatus("manifest", err)
 	}
+	if m == nil {
+		return nil, noReply("manifest", "Manifest")
+	}
 	withCaps := *m
 	withCaps.Capabilities = sdk.CapabilitiesOf(s.impl)
 	return toManifest(&withCaps), nil
@@ -67,6 +73,9 @@ func (s *grpcServer) Start(ctx context.Context, req *pb.StartRequest) (*pb.Start
 	if err != nil {
 		return nil, toStatus("start", err)
 	}
+	if resp == nil {
+		return nil, noReply("start", "Start")
+	}
 	return &pb.StartResponse{State: toState(resp.State), Address: resp.Address, Endpoint: resp.Endpoint}, nil
 }
 
@@ -74,6 +83,9 @@ func (s *grpcServer) Stop(ctx context.Context, req *pb.StopRequest) (*pb.StopRes
 	resp, err := s.impl.Stop(ctx, &sdk.StopRequest{WorkspaceID: req.GetWorkspaceId(), State: fromState(req.GetState())})
 	if err != nil {
 		return nil, toStatus("stop", err)
+	}
+	if resp == nil {
+		return nil, noReply("stop", "Stop")
 	}
 	return &pb.StopResponse{State: toState(resp.State)}, nil
 }
@@ -93,6 +105,9 @@ func (s *grpcServer) Status(ctx context.Context, req *pb.StatusRequest) (*pb.Sta
 	if err != nil {
 		return nil, toStatus("status", err)
 	}
+	if resp == nil {
+		return nil, noReply("status", "Status")
+	}
 	return &pb.StatusResponse{Statuses: toStatuses(resp.Statuses)}, nil
 }
 
@@ -100,6 +115,9 @@ func (s *grpcServer) ListManaged(ctx context.Context, req *pb.ListManagedRequest
 	resp, err := s.impl.ListManaged(ctx, &sdk.ListManagedRequest{OrgID: req.GetOrgId()})
 	if err != nil {
 		return nil, toStatus("list_managed", err)
+	}
+	if resp == nil {
+		return nil, noReply("list_managed", "ListManaged")
 	}
 	return &pb.ListManagedResponse{Workspaces: toManaged(resp.Workspaces)}, nil
 }

@@ -29,6 +29,9 @@ func (s *grpcServer) ListFiles(ctx context.Context, req *pb.ListFilesRequest) (*
 	if err != nil {
 		return nil, toStatus("list_files", err)
 	}
+	if resp == nil {
+		return nil, noReply("list_files", "ListFiles")
+	}
 	return &pb.ListFilesResponse{Files: toFileInfos(resp.Files)}, nil
 }
 
@@ -83,6 +86,9 @@ func (s *grpcServer) WriteFile(stream grpc.ClientStreamingServer[pb.WriteFileReq
 	}, recv)
 	if err != nil {
 		return toStatus("write_file", err)
+	}
+	if resp == nil {
+		return noReply("write_file", "WriteFile")
 	}
 	return stream.SendAndClose(&pb.WriteFileResponse{Size: resp.Size})
 }
