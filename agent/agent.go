@@ -47,7 +47,31 @@ func New(cfg Config) *Agent {
 	cfg.fillDefaults()
 	a := &Agent{cfg: cfg, log: &bootLog{out: cfg.Out}, started: time.Now(), ready: make(chan struct{})}
 	a.host = newHostClient(cfg, a.log)
+	a.host.renewed = a.announce
 	return a
+}
+
+// announce tells the host about this running agent again, as its boot did:
+// config applied (with its hash), runtime started, registered, ready. The
+// host calls for it after a start of a workspace whose agent kept running
+// (Docker keeps a running container, and hands the agent a new token in
+// its token file): the start cleared what the host knew of this boot.
+func (a *Agent) announce(ctx context.Context) {
+	select {
+	case <-a.ready: // rt, url and hash are set; boot has queued its own calls
+	default:
+		return // still booting: the boot's own calls carry the new token
+	}
+	a.log.printf("new agent token: announcing this agent to the host again")
+	ev := func(phase, detail string) agentapi.BootEvent {
+		return agentapi.BootEvent{WorkspaceID: a.cfg.WorkspaceID, Phase: phase, Detail: detail}
+	}
+	applied := ev(agentapi.PhaseConfigApplied, "")
+	applied.ConfigHash = a.hash
+	a.host.deliver(ctx, "boot event "+agentapi.PhaseConfigApplied, agentapi.PathBootEvent, applied)
+	a.host.deliver(ctx, "boot event "+agentapi.PhaseRuntimeStarted, agentapi.PathBootEvent, ev(agentapi.PhaseRuntimeStarted, a.rt.Name()))
+	a.host.deliver(ctx, "register", agentapi.PathRegister, a.registerRequest())
+	a.host.deliver(ctx, "boot event "+agentapi.PhaseReady, agentapi.PathBootEvent, ev(agentapi.PhaseReady, a.url))
 }
 
 // Ready is closed once the agent listens; Addr then returns its address.
@@ -171,7 +195,11 @@ func (a *Agent) handler() http.Handler {
 		a.log.printf("WARNING: no agent token: A2A is served without authentication (standalone mode)")
 		return h
 	}
-	return requireCredential(agentapi.A2ACredential(agentapi.TokenDigest(a.cfg.Token)), h)
+	// The credential follows the current token, which a token file renews.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, cred := a.host.current()
+		requireCredential(cred, h).ServeHTTP(w, r)
+	})
 }
 
 func (a *Agent) card() agentapi.AgentCard {

@@ -25,6 +25,7 @@ type Config struct {
 	WorkspaceID       string
 	HostURL           string // empty: run standalone, make no host calls
 	Token             string
+	TokenFile         string // where Token was read from; read again when the host refuses it
 	ConfigDir         string
 	ListenAddr        string
 	AdvertiseHost     string
@@ -44,7 +45,8 @@ type Config struct {
 
 // ConfigFromEnv reads the agentapi environment variables through getenv and
 // fills defaults. It returns an error naming the variable when a value is
-// malformed.
+// malformed. With $MOLECULE_AGENT_TOKEN_FILE the token is read from that
+// file (it must not be empty) and $MOLECULE_AGENT_TOKEN is ignored.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
 		WorkspaceID:       getenv(agentapi.EnvWorkspaceID),
@@ -62,6 +64,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.ListenAddr == "" {
 		c.ListenAddr = DefaultListenAddr
 	}
+	if f := getenv(agentapi.EnvTokenFile); f != "" {
+		tok, err := readTokenFile(f)
+		if err != nil {
+			return c, fmt.Errorf("%s: %w", agentapi.EnvTokenFile, err)
+		}
+		c.Token, c.TokenFile = tok, f
+	}
 	if s := getenv(agentapi.EnvHeartbeatInterval); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d <= 0 {
@@ -70,6 +79,21 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		c.HeartbeatInterval = d
 	}
 	return c, nil
+}
+
+// readTokenFile returns the token in file path, without surrounding
+// white space. An empty file is an error: a missing token must not turn
+// off A2A authentication (standalone mode).
+func readTokenFile(path string) (string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read the agent token: %w", err)
+	}
+	tok := strings.TrimSpace(string(raw))
+	if tok == "" {
+		return "", fmt.Errorf("the agent token file %s is empty", path)
+	}
+	return tok, nil
 }
 
 func (c *Config) fillDefaults() {

@@ -33,6 +33,18 @@ const (
 	EnvRuntime           = "MOLECULE_RUNTIME"
 )
 
+// Token delivery through a file. A backend that starts the agent once and
+// may hand it a new token later (Docker, where a running container is kept
+// across starts) writes the token to a file and sets EnvTokenFile to its
+// path instead of EnvToken. The agent reads the token from that file when
+// it starts and again whenever the host refuses its token (401), so a new
+// token takes effect without restarting the agent. TokenFile is the file's
+// name in the agent directory.
+const (
+	EnvTokenFile = "MOLECULE_AGENT_TOKEN_FILE"
+	TokenFile    = "token"
+)
+
 // The agent directory: a per-workspace directory the host creates on its
 // machine (sdk.StartRequest.AgentDir). The host serves the agent routes, and
 // nothing else, on HostSocket in it; the agent serves A2A on AgentSocket in

@@ -22,8 +22,11 @@ const (
 )
 
 // Start creates the workspace's container or starts it again; idempotent
-// per workspace id. A container whose molecule.spec label matches the
-// request is started if stopped (or left running). Any other container of
+// per workspace id. The agent token is written to the agent directory first
+// (writeToken), never into the container's spec, so a new token alone never
+// re-creates a container: a container whose molecule.spec label matches the
+// request is started if stopped, or left running untouched (its agent picks
+// up the new token when the host refuses the old one). Any other container of
 // the workspace is removed (volumes kept) and a new one is created: config
 // volume re-created and filled with the request's files BEFORE the
 // container starts, so the agent's first config hash is the request's.
@@ -47,6 +50,9 @@ func (b *Backend) Start(ctx context.Context, req *sdk.StartRequest) (*sdk.StartR
 	if err != nil {
 		return nil, err
 	}
+	if err := writeToken(req.AgentDir, req.AgentToken); err != nil {
+		return nil, err
+	}
 	if len(existing) == 1 && existing[0].Labels[LabelSpec] == spec {
 		return s.resume(ctx, req, existing[0])
 	}
@@ -65,6 +71,9 @@ func validateStart(req *sdk.StartRequest) error {
 	}
 	if !path.IsAbs(req.AgentDir) {
 		fields = append(fields, sdk.FieldError{Path: "agent_dir", Message: "an absolute agent directory is required: the Docker backend gives workspaces no network path to the host, so the host must serve the agent socket in a directory mounted into the container"})
+	}
+	if req.AgentToken == "" {
+		fields = append(fields, sdk.FieldError{Path: "agent_token", Message: "the agent token is required"})
 	}
 	if req.Image == "" {
 		fields = append(fields, sdk.FieldError{Path: "image", Message: "the workspace image is required"})
@@ -149,7 +158,9 @@ func (s *settings) create(ctx context.Context, req *sdk.StartRequest, spec strin
 
 // env is the request's environment plus the agent's, which wins. The
 // agent's host URL and listen address are the sockets in the agent
-// directory; the request's HostURL is not used. HOME defaults to the
+// directory, and so is its token file; the request's HostURL is not used.
+// A token variable in the request's environment is dropped: the file is the
+// one source of the token. HOME defaults to the
 // workspace volume: the rest of the root filesystem is read-only.
 func env(req *sdk.StartRequest) []string {
 	sock := agentapi.AgentDirInWorkspace + "/"
@@ -157,9 +168,10 @@ func env(req *sdk.StartRequest) []string {
 	for k, v := range req.Env {
 		vars[k] = v
 	}
+	delete(vars, agentapi.EnvToken)
 	vars[agentapi.EnvWorkspaceID] = req.WorkspaceID
 	vars[agentapi.EnvHostURL] = agentapi.UnixURLScheme + sock + agentapi.HostSocket
-	vars[agentapi.EnvToken] = req.AgentToken
+	vars[agentapi.EnvTokenFile] = tokenInWorkspace
 	vars[agentapi.EnvConfigDir] = configDir
 	vars[agentapi.EnvListenAddr] = agentapi.UnixAddrPrefix + sock + agentapi.AgentSocket
 	vars[agentapi.EnvRuntime] = req.Runtime

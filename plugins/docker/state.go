@@ -49,12 +49,15 @@ func labels(req *sdk.StartRequest, spec string) map[string]string {
 	return l
 }
 
-// specHash is the sha256 of the request minus State, plus what of the
-// configuration shapes the container (network, user) and the hardening
-// version: equal hashes mean an existing container can be started as it is.
+// specHash is the sha256 of the request minus State and AgentToken, plus
+// what of the configuration shapes the container (network, user) and the
+// hardening version: equal hashes mean an existing container can be started
+// as it is. The token is not part of the container (it is delivered as a
+// file, writeToken), so a start with only a new token keeps the container.
 func specHash(req *sdk.StartRequest, s *settings) string {
 	r := *req
 	r.State = sdk.BackendState{}
+	r.AgentToken = ""
 	raw, err := json.Marshal(struct {
 		Request   *sdk.StartRequest
 		Network   string

@@ -179,7 +179,7 @@ func TestConfigureValidates(t *testing.T) {
 func TestStartRejectsBadRequest(t *testing.T) {
 	b := mustBackend(t, nil)
 	req := startRequest("bad id/..", "relative/agent-dir", map[string][]byte{"../escape": nil})
-	req.Tier, req.Image = 9, ""
+	req.Tier, req.Image, req.AgentToken = 9, "", ""
 	_, err := b.Start(context.Background(), req)
 	se, ok := err.(*sdk.Error)
 	if !ok || se.Kind != sdk.KindInvalid {
@@ -189,7 +189,7 @@ func TestStartRejectsBadRequest(t *testing.T) {
 	for _, f := range se.Fields {
 		paths = append(paths, f.Path)
 	}
-	if got := strings.Join(paths, ","); got != "agent_dir,config_files.../escape,image,tier,workspace_id" {
+	if got := strings.Join(paths, ","); got != "agent_dir,agent_token,config_files.../escape,image,tier,workspace_id" {
 		t.Fatalf("fields = %s", got)
 	}
 	for _, f := range se.Fields {
