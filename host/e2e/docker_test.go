@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +93,23 @@ func TestDockerWorkspace(t *testing.T) {
 	var proxied map[string]any
 	if st := h.Do("POST", "/workspaces/"+id+"/a2a", a2aBody("again"), &proxied); st != 200 || !strings.Contains(mustJSON(proxied), "again") {
 		t.Errorf("proxied A2A: status %d, %s", st, mustJSON(proxied))
+	}
+
+	// Start of a running workspace leaves its container alone (same
+	// container, not restarted); its agent goes on with the new token the
+	// start minted, read from its token file, and comes online again.
+	running := dockerLines(t, "ps", "-q", "--no-trunc", "--filter", "label=molecule.workspace-id="+id)
+	startedAt := dockerLines(t, "inspect", "--format", "{{.State.StartedAt}}", strings.Join(running, " "))
+	act(t, h, id, "start")
+	waitStatus(t, h, id, "online", 60*time.Second)
+	if now := dockerLines(t, "ps", "-q", "--no-trunc", "--filter", "label=molecule.workspace-id="+id); len(running) != 1 || !slices.Equal(now, running) {
+		t.Errorf("start of a running workspace: containers %v, want the same %v", now, running)
+	} else if again := dockerLines(t, "inspect", "--format", "{{.State.StartedAt}}", running[0]); !slices.Equal(again, startedAt) {
+		t.Errorf("start of a running workspace restarted its container (started %v, before %v)", again, startedAt)
+	}
+	proxied = nil
+	if st := h.Do("POST", "/workspaces/"+id+"/a2a", a2aBody("renewed"), &proxied); st != 200 || !strings.Contains(mustJSON(proxied), "renewed") {
+		t.Errorf("proxied A2A after a start of the running workspace: status %d, %s", st, mustJSON(proxied))
 	}
 
 	// Stop: the backend reports it not running and the status follows.
