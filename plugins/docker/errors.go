@@ -47,9 +47,18 @@ func unreachable(err error) bool {
 		errors.As(err, &ne)
 }
 
+// firstLine is the first line of err's message without the client's
+// "Error response from daemon: " prefix, which tells a user nothing.
 func firstLine(err error) string {
 	msg, _, _ := strings.Cut(err.Error(), "\n")
-	return msg
+	return strings.TrimPrefix(msg, "Error response from daemon: ")
+}
+
+// imageMissing is the error of a start whose image the engine lacks, said
+// so that the operator knows what to do.
+func imageMissing(image string, err error) error {
+	return &sdk.Error{Kind: sdk.KindNotFound, Op: "start", Err: err, Message: fmt.Sprintf(
+		"image %s is not on this Docker engine; build it (make image) or set --runtime-images", image)}
 }
 
 func isNotFound(err error) bool { return sdk.IsKind(err, sdk.KindNotFound) }

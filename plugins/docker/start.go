@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/molecule-ai/molecule-host/agentapi"
@@ -139,6 +140,9 @@ func (s *settings) create(ctx context.Context, req *sdk.StartRequest, spec strin
 			HostConfig: hc,
 		})
 		id = r.ID
+		if cerrdefs.IsNotFound(err) { // the only thing create finds missing
+			return imageMissing(req.Image, err)
+		}
 		return err
 	})
 	if err != nil {
