@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,6 +29,10 @@ type CreateRequest struct {
 
 var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
+// runtimeRE is what a runtime name may be: a key of the host's runtime to
+// image table, and a value of the agent's environment.
+var runtimeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
 // maxConfigBytes caps a workspace's config files in total.
 const maxConfigBytes = 1 << 20
 
@@ -42,6 +49,9 @@ func (r *CreateRequest) Validate() error {
 	if r.Runtime == "" {
 		r.Runtime = "default"
 	}
+	if !runtimeRE.MatchString(r.Runtime) {
+		fields = append(fields, sdk.FieldError{Path: "runtime", Message: "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"})
+	}
 	if r.Tier == 0 {
 		r.Tier = 2
 	}
@@ -55,14 +65,28 @@ func (r *CreateRequest) Validate() error {
 	return nil
 }
 
-// ValidateConfig checks config file paths and sizes.
+// ValidateConfig checks config file paths, contents and sizes: no path may
+// be another's directory (a file "a" and a file "a/b" cannot both exist),
+// and no content may hold a NUL byte (the database stores text).
 func ValidateConfig(cfg map[string]string) []sdk.FieldError {
 	var fields []sdk.FieldError
 	total := 0
-	for p, c := range cfg {
+	for _, p := range slices.Sorted(maps.Keys(cfg)) {
+		c := cfg[p]
 		total += len(p) + len(c)
 		if msg := checkPath(p); msg != "" {
 			fields = append(fields, sdk.FieldError{Path: "config." + p, Message: msg})
+			continue
+		}
+		for d := path.Dir(p); d != "."; d = path.Dir(d) {
+			if _, ok := cfg[d]; ok {
+				fields = append(fields, sdk.FieldError{Path: "config." + p,
+					Message: fmt.Sprintf("is below %q, which is a file: a path cannot be both a file and a directory", d)})
+				break
+			}
+		}
+		if strings.IndexByte(c, 0) >= 0 {
+			fields = append(fields, sdk.FieldError{Path: "config." + p, Message: "must not contain a NUL byte"})
 		}
 	}
 	if total > maxConfigBytes {
