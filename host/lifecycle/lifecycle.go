@@ -15,11 +15,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/molecule-ai/molecule-host/agentapi"
 	"github.com/molecule-ai/molecule-host/host"
 	"github.com/molecule-ai/molecule-host/host/dispatch"
+	"github.com/molecule-ai/molecule-host/host/store"
 	"github.com/molecule-ai/molecule-host/sdk"
 )
 
@@ -40,7 +42,7 @@ type workspaceStore interface {
 }
 
 type operationStore interface {
-	EnqueueOperation(ctx context.Context, op *host.Operation) error
+	EnqueueOperationWith(ctx context.Context, op *host.Operation, opts store.EnqueueOptions) (*host.Workspace, error)
 	GetOperation(ctx context.Context, id string) (*host.Operation, error)
 	UpdateOperation(ctx context.Context, op *host.Operation) error
 }
@@ -131,10 +133,29 @@ func TokenDigest(tok string) []byte {
 
 // retryable reports whether a failed attempt should be retried by the
 // job queue: transient backend errors and interrupted calls are; anything
-// the backend or the host rejected is not.
+// the backend or the host rejected is not, and neither is a call during
+// which the plugin exited (the request may be what crashed it).
 func retryable(err error) bool {
+	if pluginExited(err) {
+		return false
+	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return true
 	}
 	return sdk.IsKind(err, sdk.KindTransient)
+}
+
+// pluginExited reports whether err says the backend's plugin process
+// exited or lost its connection during the call. sdk/pluginrpc marks that
+// error with ErrPluginUnavailable, which lifecycle may not import, so its
+// message is the signal, read here and nowhere else. A backend that was
+// already unavailable before the call ("backend X is unavailable") is not
+// this: the request did not reach it, and a retry is safe.
+func pluginExited(err error) bool {
+	var e *sdk.Error
+	if !errors.As(err, &e) || e.Kind != sdk.KindTransient {
+		return false
+	}
+	m := strings.ToLower(e.Message)
+	return strings.Contains(m, "plugin is unavailable") || strings.Contains(m, "plugin exited")
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/molecule-ai/molecule-host/agentapi"
 	"github.com/molecule-ai/molecule-host/host"
+	"github.com/molecule-ai/molecule-host/host/store"
 	"github.com/molecule-ai/molecule-host/sdk"
 )
 
@@ -140,7 +141,14 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*host.Workspac
 	return ws, op, nil
 }
 
-// Act enqueues verb (start, stop, restart or delete) on workspace id.
+// Act enqueues verb (start, stop, restart or delete) on workspace id and
+// returns the workspace as the operation leaves it at once: start and
+// restart move it to provisioning in the transaction that enqueues them
+// (clearing the old boot's registration and revoking its agent token, and
+// setting the operation's provision deadline), so the answer and any wait
+// that follows see the new boot, never the state from before the request.
+// Stop and delete preempt a live create, start or restart: it fails with
+// "Preempted by stop." and its running attempt is cancelled.
 func (s *Service) Act(ctx context.Context, id string, verb host.Verb) (*host.Workspace, *host.Operation, error) {
 	ws, err := s.store.GetWorkspace(ctx, id)
 	if err != nil {
@@ -149,13 +157,22 @@ func (s *Service) Act(ctx context.Context, id string, verb host.Verb) (*host.Wor
 	if ws.Status == host.StatusRemoved {
 		return nil, nil, sdk.Errorf(sdk.KindConflict, string(verb), "Workspace %s has been removed.", id)
 	}
-	if verb != host.VerbDelete && verb != host.VerbStop {
+	var opts store.EnqueueOptions
+	switch verb {
+	case host.VerbStart, host.VerbRestart:
 		if err := s.preflight(ctx, ws); err != nil {
 			return nil, nil, err
 		}
+		deadline := s.now().Add(s.cfg.ProvisionTimeout)
+		opts.Status = &host.StatusChange{To: host.StatusProvisioning, Reason: string(verb) + " requested",
+			ProvisionDeadline: &deadline, ClearBoot: true}
+		opts.RevokeToken = true
+	case host.VerbStop, host.VerbDelete:
+		opts.Preempt = true
 	}
 	op := &host.Operation{ID: uuid.NewString(), WorkspaceID: ws.ID, Verb: verb, State: host.OpQueued, Step: "queued"}
-	if err := s.store.EnqueueOperation(ctx, op); err != nil {
+	ws, err = s.store.EnqueueOperationWith(ctx, op, opts)
+	if err != nil {
 		return nil, nil, err
 	}
 	return ws, op, nil

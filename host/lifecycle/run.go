@@ -8,6 +8,7 @@ import (
 	"github.com/molecule-ai/molecule-host/agentapi"
 	"github.com/molecule-ai/molecule-host/host"
 	"github.com/molecule-ai/molecule-host/host/dispatch"
+	"github.com/molecule-ai/molecule-host/host/store"
 	"github.com/molecule-ai/molecule-host/sdk"
 )
 
@@ -32,14 +33,20 @@ func (s *Service) Run(ctx context.Context, opID string, attempt int) error {
 		return err
 	}
 	op.State, op.Attempts = host.OpRunning, attempt
-	s.step(ctx, op, "running")
+	if err := s.step(ctx, op, "running"); errors.Is(err, store.ErrFinal) {
+		return nil // preempted between the read and now
+	}
 	err = s.execute(ctx, op, ws)
+	if s.preempted(ctx, op) {
+		s.log.Info("operation preempted; its attempt ends", "operation", op.ID, "verb", op.Verb, "err", err)
+		return nil
+	}
 	if err == nil {
 		return s.finish(ctx, op, nil)
 	}
 	if retryable(err) && attempt < s.cfg.MaxAttempts {
 		s.log.Warn("operation attempt failed, will retry", "operation", op.ID, "verb", op.Verb, "attempt", attempt, "err", err)
-		s.step(ctx, op, "retrying after: "+userMessage(err))
+		_ = s.step(ctx, op, "retrying after: "+userMessage(err))
 		return err
 	}
 	s.log.Error("operation failed", "operation", op.ID, "verb", op.Verb, "workspace", ws.ID, "err", err)
@@ -48,6 +55,13 @@ func (s *Service) Run(ctx context.Context, opID string, attempt int) error {
 			From: []host.Status{host.StatusProvisioning}})
 	}
 	return s.finish(ctx, op, err)
+}
+
+// preempted reports whether op was made final by someone else while it ran
+// (a stop or delete preempted it); its attempt then records nothing more.
+func (s *Service) preempted(ctx context.Context, op *host.Operation) bool {
+	cur, err := s.store.GetOperation(context.WithoutCancel(ctx), op.ID)
+	return err == nil && cur.State.Final()
 }
 
 func (s *Service) execute(ctx context.Context, op *host.Operation, ws *host.Workspace) error {
@@ -76,9 +90,17 @@ func (s *Service) boot(ctx context.Context, op *host.Operation, ws *host.Workspa
 			return err
 		}
 	}
-	deadline := s.now().Add(s.cfg.ProvisionTimeout)
-	if _, err := s.store.Transition(ctx, ws.ID, host.StatusChange{To: host.StatusProvisioning,
-		Reason: string(op.Verb) + " requested", ProvisionDeadline: &deadline, ClearBoot: true}); err != nil {
+	// One provision deadline per operation: create and Act set it when
+	// they enqueue, and a retry keeps it. The guard fails an attempt that
+	// finds the workspace no longer provisioning (the deadline passed, or
+	// the agent already brought it online) instead of booting it again.
+	ch := host.StatusChange{To: host.StatusProvisioning, Reason: string(op.Verb) + " requested",
+		ClearBoot: true, From: []host.Status{host.StatusProvisioning}}
+	if ws.ProvisionDeadline == nil {
+		deadline := s.now().Add(s.cfg.ProvisionTimeout)
+		ch.ProvisionDeadline = &deadline
+	}
+	if _, err := s.store.Transition(ctx, ws.ID, ch); err != nil {
 		return err
 	}
 	tok, digest, err := mintToken()
@@ -98,7 +120,9 @@ func (s *Service) boot(ctx context.Context, op *host.Operation, ws *host.Workspa
 			return sdk.Errorf(sdk.KindInternal, "start", "The workspace's agent directory could not be made: %v", err)
 		}
 	}
-	s.step(ctx, op, "starting on backend "+ws.Backend)
+	if err := s.step(ctx, op, "starting on backend "+ws.Backend); errors.Is(err, store.ErrFinal) {
+		return err // preempted: do not start what a stop is about to stop
+	}
 	p, err := s.dispatch.Start(ctx, dispatch.StartSpec{
 		Workspace: ws, Image: s.imageFor(ws.Runtime), AgentToken: tok, HostURL: s.cfg.HostURL, AgentDir: agentDir,
 		Env: map[string]string{
@@ -160,7 +184,8 @@ func (s *Service) delete(ctx context.Context, op *host.Operation, ws *host.Works
 	return err
 }
 
-// finish records the operation's final state.
+// finish records the operation's final state. An operation already made
+// final by a preemption keeps that state.
 func (s *Service) finish(ctx context.Context, op *host.Operation, err error) error {
 	now := s.now()
 	op.FinishedAt = &now
@@ -170,18 +195,23 @@ func (s *Service) finish(ctx context.Context, op *host.Operation, err error) err
 		op.State = host.OpFailed
 		op.ErrorKind, op.ErrorMessage = sdk.KindOf(err).String(), userMessage(err)
 	}
-	if uerr := s.store.UpdateOperation(context.WithoutCancel(ctx), op); uerr != nil {
+	uerr := s.store.UpdateOperation(context.WithoutCancel(ctx), op)
+	if uerr != nil && !errors.Is(uerr, store.ErrFinal) {
 		return uerr // retry: the outcome must be recorded
 	}
 	return nil
 }
 
-func (s *Service) step(ctx context.Context, op *host.Operation, step string) {
+// step records op's progress. It returns the store's error: one wrapping
+// store.ErrFinal means op was preempted.
+func (s *Service) step(ctx context.Context, op *host.Operation, step string) error {
 	op.Step = step
 	s.log.Debug("operation step", "operation", op.ID, "verb", op.Verb, "step", step, "since_created", s.now().Sub(op.CreatedAt))
-	if err := s.store.UpdateOperation(ctx, op); err != nil {
+	err := s.store.UpdateOperation(ctx, op)
+	if err != nil && !errors.Is(err, store.ErrFinal) {
 		s.log.Warn("recording operation progress", "operation", op.ID, "err", err)
 	}
+	return err
 }
 
 func (s *Service) transition(ctx context.Context, id string, ch host.StatusChange) {
@@ -194,6 +224,9 @@ func (s *Service) transition(ctx context.Context, id string, ch host.StatusChang
 // or a generic one for anything else (the log has the rest).
 func userMessage(err error) string {
 	var e *sdk.Error
+	if pluginExited(err) && errors.As(err, &e) {
+		return "The backend plugin exited while handling " + e.Op + ", so the request is not sent again: " + e.Message
+	}
 	if errors.As(err, &e) && e.Message != "" {
 		return e.Message
 	}

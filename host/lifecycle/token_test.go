@@ -48,6 +48,13 @@ type harness struct {
 
 func mustHarness(t *testing.T) *harness {
 	t.Helper()
+	return mustHarnessWith(t, nil)
+}
+
+// mustHarnessWith is mustHarness with the fake wrapped by wrap (when not
+// nil), to make it misbehave.
+func mustHarnessWith(t *testing.T, wrap func(sdk.Backend) sdk.Backend) *harness {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	dsn := storetest.DSN(t)
@@ -73,9 +80,12 @@ func mustHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	m.Capabilities = sdk.CapabilitiesOf(fb)
+	if wrap != nil {
+		b = wrap(b)
+	}
 	log := slog.New(slog.DiscardHandler)
 	disp := dispatch.New(&backends{b: b, m: m}, log, dispatch.RetryPolicy{Attempts: 1, Initial: time.Millisecond, Max: time.Millisecond})
-	svc := lifecycle.New(st, disp, lifecycle.Config{Images: map[string]string{"default": "img"}, MaxAttempts: 3}, log)
+	svc := lifecycle.New(st, disp, lifecycle.Config{HostURL: "http://127.0.0.1:9", Images: map[string]string{"default": "img"}, MaxAttempts: 3}, log)
 	return &harness{t: t, ctx: ctx, st: st, db: db, svc: svc, state: state}
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,25 +21,113 @@ const operationColumns = `id, workspace_id, verb, state, step, error_kind, error
 // KindConflict naming the other operation when the workspace already has
 // one that is not final; KindNotFound when the workspace does not exist.
 func (s *Store) EnqueueOperation(ctx context.Context, op *host.Operation) error {
-	const name = "store.enqueue_operation"
-	if _, err := uuid.Parse(op.WorkspaceID); err != nil {
-		return notFound(name, "workspace %q does not exist", op.WorkspaceID)
-	}
-	return s.inTx(ctx, name, func(tx pgx.Tx) error {
-		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM workspaces WHERE id = $1)`,
-			op.WorkspaceID).Scan(&exists); err != nil {
-			return dbError(name, err)
-		}
-		if !exists {
-			return notFound(name, "workspace %s does not exist", op.WorkspaceID)
-		}
-		return s.insertOperation(ctx, tx, op)
-	})
+	_, err := s.EnqueueOperationWith(ctx, op, EnqueueOptions{})
+	return err
 }
 
-// insertOperation inserts op and its River job in tx.
-func (s *Store) insertOperation(ctx context.Context, tx pgx.Tx, op *host.Operation) error {
+// EnqueueOptions are what EnqueueOperationWith does in the transaction that
+// enqueues the operation.
+type EnqueueOptions struct {
+	// Status, when set, is applied as by Transition (same checks, same
+	// event), so a caller can show the status the operation moves the
+	// workspace to and no waiter sees the state from before the request.
+	Status *host.StatusChange
+	// RevokeToken deletes the workspace's agent token, so the agent of the
+	// old boot can no longer report anything.
+	RevokeToken bool
+	// Preempt lets the operation take over from a live create, start or
+	// restart: that operation is marked failed ("Preempted by <verb>.")
+	// and its job cancelled, which ends the running attempt's context. A
+	// live stop or delete still conflicts.
+	Preempt bool
+}
+
+// EnqueueOperationWith is EnqueueOperation plus opts, all in one
+// transaction; nothing is written when it returns an error. It returns the
+// workspace as it is after the transaction. Errors: those of
+// EnqueueOperation, and those of Transition for opts.Status.
+func (s *Store) EnqueueOperationWith(ctx context.Context, op *host.Operation, opts EnqueueOptions) (*host.Workspace, error) {
+	const name = "store.enqueue_operation"
+	if _, err := uuid.Parse(op.WorkspaceID); err != nil {
+		return nil, notFound(name, "workspace %q does not exist", op.WorkspaceID)
+	}
+	var ws *host.Workspace
+	err := s.inTx(ctx, name, func(tx pgx.Tx) error {
+		var backend string
+		err := tx.QueryRow(ctx, `SELECT backend FROM workspaces WHERE id = $1 FOR UPDATE`,
+			op.WorkspaceID).Scan(&backend)
+		if err == pgx.ErrNoRows {
+			return notFound(name, "workspace %s does not exist", op.WorkspaceID)
+		}
+		if err != nil {
+			return dbError(name, err)
+		}
+		if opts.Preempt {
+			if err := s.preempt(ctx, tx, op); err != nil {
+				return err
+			}
+		}
+		if err := s.insertOperation(ctx, tx, op, backend); err != nil {
+			return err
+		}
+		if opts.RevokeToken {
+			if _, err := tx.Exec(ctx, `DELETE FROM agent_tokens WHERE workspace_id = $1`, op.WorkspaceID); err != nil {
+				return dbError(name, err)
+			}
+		}
+		if opts.Status != nil {
+			if _, err := s.transitionTx(ctx, tx, op.WorkspaceID, *opts.Status); err != nil {
+				return err
+			}
+		}
+		ws, err = scanWorkspace(tx.QueryRow(ctx, `SELECT `+workspaceColumns+` FROM workspaces WHERE id = $1`, op.WorkspaceID))
+		return dbError(name, err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if opts.Status != nil {
+		s.watch.notify(op.WorkspaceID)
+	}
+	return ws, nil
+}
+
+// preempt fails the workspace's live create, start or restart operation in
+// tx, on behalf of op, and cancels its job.
+func (s *Store) preempt(ctx context.Context, tx pgx.Tx, op *host.Operation) error {
+	const name = "store.enqueue_operation"
+	var liveID string
+	err := tx.QueryRow(ctx, `UPDATE operations SET state = 'failed', error_kind = 'conflict',
+		error_message = $2, updated_at = now(), finished_at = now()
+		WHERE workspace_id = $1 AND state IN ('queued', 'running') AND verb IN ('create', 'start', 'restart')
+		RETURNING id`, op.WorkspaceID, "Preempted by "+string(op.Verb)+".").Scan(&liveID)
+	if err == pgx.ErrNoRows {
+		return nil
+	}
+	if err != nil {
+		return dbError(name, err)
+	}
+	rows, err := tx.Query(ctx, `SELECT id FROM river_job WHERE kind = $1 AND args->>'operation_id' = $2
+		AND state NOT IN ('cancelled', 'completed', 'discarded')`, operationArgs{}.Kind(), liveID)
+	if err != nil {
+		return dbError(name, err)
+	}
+	jobs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return dbError(name, err)
+	}
+	for _, id := range jobs {
+		if _, err := s.insert.JobCancelTx(ctx, tx, id); err != nil {
+			return dbError(name, err)
+		}
+	}
+	s.log.Info("operation preempted", "operation", liveID, "by", op.Verb, "workspace", op.WorkspaceID)
+	return nil
+}
+
+// insertOperation inserts op and its River job, in the queue of the
+// workspace's backend, in tx.
+func (s *Store) insertOperation(ctx context.Context, tx pgx.Tx, op *host.Operation, backend string) error {
 	const name = "store.enqueue_operation"
 	if op.ID == "" {
 		op.ID = uuid.NewString()
@@ -64,11 +153,13 @@ func (s *Store) insertOperation(ctx context.Context, tx pgx.Tx, op *host.Operati
 	if err != nil {
 		return dbError(name, err)
 	}
+	queue := queueFor(backend)
 	if _, err := s.insert.InsertTx(ctx, tx, operationArgs{OperationID: op.ID}, &river.InsertOpts{
-		MaxAttempts: s.opts.MaxAttempts,
+		MaxAttempts: s.opts.MaxAttempts, Queue: queue,
 	}); err != nil {
-		return internal(name, err)
+		return dbError(name, err)
 	}
+	s.addQueue(queue)
 	return nil
 }
 
@@ -99,21 +190,33 @@ func (s *Store) GetOperation(ctx context.Context, id string) (*host.Operation, e
 
 // UpdateOperation writes op's state, step, error, attempts and finished_at
 // (set to now when op becomes final without one), and refreshes
-// op.UpdatedAt and op.FinishedAt. Errors: KindNotFound; KindInvalid for an
-// unknown state.
+// op.UpdatedAt and op.FinishedAt. A final operation is never changed again.
+// Errors: KindNotFound; KindConflict wrapping ErrFinal when the operation
+// is already final (it was preempted, or failed after its last attempt);
+// KindInvalid for an unknown state.
 func (s *Store) UpdateOperation(ctx context.Context, op *host.Operation) error {
 	const name = "store.update_operation"
 	if _, err := uuid.Parse(op.ID); err != nil {
 		return notFound(name, "operation %q does not exist", op.ID)
 	}
+	switch op.State {
+	case host.OpQueued, host.OpRunning, host.OpSucceeded, host.OpFailed:
+	default:
+		return sdk.Invalid(name, "unknown operation state", sdk.FieldError{Path: "state", Message: string(op.State)})
+	}
 	err := s.pool.QueryRow(ctx, `UPDATE operations SET state = $2, step = $3, error_kind = $4,
 		error_message = $5, attempts = $6, updated_at = now(),
 		finished_at = COALESCE($7, CASE WHEN $2 IN ('succeeded', 'failed') THEN now() END)
-		WHERE id = $1 RETURNING updated_at, finished_at`,
+		WHERE id = $1 AND state IN ('queued', 'running') RETURNING updated_at, finished_at`,
 		op.ID, string(op.State), op.Step, op.ErrorKind, op.ErrorMessage, op.Attempts, op.FinishedAt,
 	).Scan(&op.UpdatedAt, &op.FinishedAt)
 	if err == pgx.ErrNoRows {
-		return notFound(name, "operation %s does not exist", op.ID)
+		cur, gerr := s.GetOperation(ctx, op.ID)
+		if gerr != nil {
+			return gerr
+		}
+		return &sdk.Error{Kind: sdk.KindConflict, Op: name, Err: ErrFinal,
+			Message: fmt.Sprintf("operation %s is %s already", op.ID, cur.State)}
 	}
 	if code, _ := pgCode(err); code == "23514" {
 		return sdk.Invalid(name, "unknown operation state", sdk.FieldError{Path: "state", Message: string(op.State)})

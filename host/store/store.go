@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,12 +29,18 @@ var ErrNotFound = errors.New("not found")
 // its From guard does not hold: the status changed since the caller read it.
 var ErrStale = errors.New("stale status")
 
+// ErrFinal is the cause of the KindConflict error UpdateOperation returns
+// for an operation that is already final.
+var ErrFinal = errors.New("operation is final")
+
 // Options tune a Store. The zero value is usable.
 type Options struct {
 	Logger *slog.Logger
 	// MaxConns caps the pool; 0 keeps pgxpool's default.
 	MaxConns int32
-	// OperationWorkers is how many operations run at once (default 8).
+	// OperationWorkers is how many operations run at once per backend
+	// (default 8): each backend has its own queue, so a backend whose
+	// calls hang holds only its own workers.
 	OperationWorkers int
 	// OperationTimeout bounds one attempt of an operation (default 10m).
 	OperationTimeout time.Duration
@@ -79,7 +89,8 @@ type Store struct {
 	insert *river.Client[pgx.Tx] // insert-only client: enqueues jobs in callers' transactions
 
 	mu     sync.Mutex
-	worker *runner // the running operation executor, if any
+	worker *runner         // the running operation executor, if any
+	queues map[string]bool // queues the executor works, besides the default
 
 	watch watchers // status waiters (GET /workspaces/{id}?wait=...)
 }
@@ -177,8 +188,10 @@ func internal(op string, err error) error {
 	return sdk.Wrap(sdk.KindInternal, op, err, "the store failed")
 }
 
-// dbError classifies a database error: connection trouble is transient,
-// everything else internal. An *sdk.Error passes through unchanged.
+// dbError classifies a database error: a connectivity failure is
+// KindTransient "the database is unavailable" (the API answers 503 with
+// Retry-After), a call the caller cancelled is KindTransient too, and
+// everything else is internal. An *sdk.Error passes through unchanged.
 func dbError(op string, err error) error {
 	if err == nil {
 		return nil
@@ -187,17 +200,37 @@ func dbError(op string, err error) error {
 	if errors.As(err, &se) {
 		return err
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return sdk.Wrap(sdk.KindTransient, op, err, "the database call was interrupted")
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return internal(op, err)
-	}
-	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+	if unavailable(err) {
 		return sdk.Wrap(sdk.KindTransient, op, err, "the database is unavailable")
 	}
+	if errors.Is(err, context.Canceled) {
+		return sdk.Wrap(sdk.KindTransient, op, err, "the database call was interrupted")
+	}
 	return internal(op, err)
+}
+
+// unavailable reports whether err says the database could not be reached
+// or the connection broke: no server, a refused or dropped connection, a
+// timeout, a closed pool, or a server shutting down or refusing
+// connections (SQLSTATE classes 08, 53300 and 57P0x).
+func unavailable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "53300" || strings.HasPrefix(pe.Code, "57P0")
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce), errors.As(err, &ne),
+		errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		pgconn.SafeToRetry(err), pgconn.Timeout(err):
+		return true
+	}
+	// pgxpool and pgconn report these with plain errors.
+	msg := err.Error()
+	return strings.Contains(msg, "closed pool") || strings.Contains(msg, "conn closed")
 }
 
 // pgCode returns the SQLSTATE and constraint of a Postgres error, if any.

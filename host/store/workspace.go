@@ -66,7 +66,7 @@ func (s *Store) CreateWorkspace(ctx context.Context, ws *host.Workspace, op *hos
 		if op.Verb == "" {
 			op.Verb = host.VerbCreate
 		}
-		if err := s.insertOperation(ctx, tx, op); err != nil {
+		if err := s.insertOperation(ctx, tx, op, ws.Backend); err != nil {
 			return err
 		}
 		return appendEvent(ctx, tx, ws.ID, "workspace.created",
