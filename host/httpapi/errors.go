@@ -28,6 +28,9 @@ var kindStatus = map[sdk.Kind]struct {
 	sdk.KindInternal:    {http.StatusInternalServerError, "internal"},
 }
 
+// retryAfter is the Retry-After (seconds) of every 503 answer.
+const retryAfter = "2"
+
 // apiError is an error with its HTTP status, for conditions that have no
 // sdk kind (401, 405, 413).
 type apiError struct {
@@ -95,6 +98,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, body.Code, body.Message = http.StatusServiceUnavailable, "transient", "The request timed out; try again."
 	default:
 		body.Code, body.Message = "internal", "Internal error; quote request id "+rid+" to the operator."
+	}
+	if status == http.StatusServiceUnavailable {
+		// Transient: the database or a backend is briefly unavailable.
+		w.Header().Set("Retry-After", retryAfter)
 	}
 	if status >= 500 {
 		s.d.Logger.Error("request failed", "request_id", rid, "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
