@@ -33,7 +33,10 @@ func TestWorkspaceCannotReachHost(t *testing.T) {
 			"docker": {},
 			"cp":     {"url": cp.url, "shared_secret": cp.secret, "admin_token": cp.admin},
 		},
-		Env: map[string]string{"MOLECULE_RUNTIME_IMAGES": "default=molecule-workspace:dev,probe=" + image},
+		// Three workspaces boot on a loaded 2-core machine: give each
+		// attempt the production timeout, not the 3 s the rescue tests use.
+		Env: map[string]string{"MOLECULE_RUNTIME_IMAGES": "default=molecule-workspace:dev,probe=" + image,
+			"MOLECULE_OPERATION_RESCUE": "60s"},
 	})
 	echo := map[string]string{"runtime.json": `{"runtime":"echo"}`}
 	create := func(name, backend, runtime string) string {
@@ -53,11 +56,12 @@ func TestWorkspaceCannotReachHost(t *testing.T) {
 		})
 		return id
 	}
+	// One at a time: the test is about isolation, not boot concurrency.
 	attacker := create("attacker", "docker", "probe")
-	neighbour := create("neighbour", "docker", "default")
-	cpWorkspace := create("cp-neighbour", "cp", "default")
 	waitStatus(t, h, attacker, "online", 90*time.Second)
+	neighbour := create("neighbour", "docker", "default")
 	waitStatus(t, h, neighbour, "online", 90*time.Second)
+	cpWorkspace := create("cp-neighbour", "cp", "default")
 	cpWS := waitStatus(t, h, cpWorkspace, "online", 90*time.Second)
 
 	hostAPI := mustHostPort(t, h.URL)
