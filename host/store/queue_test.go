@@ -105,7 +105,11 @@ func TestStopPreemptsLiveCreate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("RunOperations: %v", err)
 	}
-	<-createStarted
+	select {
+	case <-createStarted:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the create did not start")
+	}
 	stop := &host.Operation{WorkspaceID: ws.ID, Verb: host.VerbStop}
 	if _, err := s.EnqueueOperationWith(ctxT(t), stop, store.EnqueueOptions{Preempt: true}); err != nil {
 		t.Fatalf("stop with Preempt while a create runs: %v", err)
