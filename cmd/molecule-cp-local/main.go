@@ -17,10 +17,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/molecule-ai/molecule-host/internal/secretfile"
 	"github.com/molecule-ai/molecule-host/plugins/cp/cplocal"
 )
 
@@ -89,28 +89,13 @@ func parseFlags(args []string) (options, error) {
 	return o, nil
 }
 
-// secret reads the secret held in file, or else the environment variable
-// env. A file any other user may read, write or execute is refused.
+// secret reads the secret held in file (see secretfile.Read), or else the
+// environment variable env.
 func secret(file, env string) (string, error) {
 	if file == "" {
 		return os.Getenv(env), nil
 	}
-	st, err := os.Stat(file)
-	if err != nil {
-		return "", err
-	}
-	if perm := st.Mode().Perm(); perm&0o077 != 0 {
-		return "", fmt.Errorf("secret file %s has mode %04o: group or others have access to it; chmod 600 %s", file, perm, file)
-	}
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		return "", err
-	}
-	s := strings.TrimSpace(string(raw))
-	if s == "" {
-		return "", fmt.Errorf("secret file %s is empty", file)
-	}
-	return s, nil
+	return secretfile.Read(file)
 }
 
 // defaultAgent is molecule-agent next to this executable.

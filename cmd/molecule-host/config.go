@@ -7,10 +7,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/molecule-ai/molecule-host/internal/secretfile"
 )
 
 // config is the host's configuration. Every setting has a flag and an
@@ -103,7 +106,7 @@ func parseConfig(fs *flag.FlagSet, args []string) (*config, error) {
 		c.SweepInterval = max(c.LivenessTTL/3, 100*time.Millisecond)
 	}
 	if f := *vals["admin-token-file"]; f != "" {
-		tok, err := readSecretFile(f)
+		tok, err := secretfile.Read(f)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("--admin-token-file: %w", err))
 		}
@@ -172,10 +175,11 @@ func (c *config) adminToken() (string, error) {
 		return c.AdminToken, nil
 	}
 	path := filepath.Join(c.DataDir, "admin-token")
-	if _, err := os.Stat(path); err == nil {
-		if tok, err := readSecretFile(path); err != nil || tok != "" {
-			return tok, err
-		}
+	switch tok, err := secretfile.Read(path); {
+	case err == nil:
+		return tok, nil
+	case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, secretfile.ErrEmpty):
+		return "", err
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
@@ -216,23 +220,6 @@ func (c *config) secureDataDir() error {
 		}
 	}
 	return nil
-}
-
-// readSecretFile reads a secret from file, refusing a file any other user
-// may read or write.
-func readSecretFile(file string) (string, error) {
-	st, err := os.Stat(file)
-	if err != nil {
-		return "", err
-	}
-	if perm := st.Mode().Perm(); perm&0o077 != 0 {
-		return "", fmt.Errorf("secret file %s has mode %04o: group or others have access to it; chmod 600 %s", file, perm, file)
-	}
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(string(raw)), nil
 }
 
 // warnf reports a problem that does not stop the host, on stderr before its
