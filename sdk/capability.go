@@ -23,6 +23,11 @@ const (
 // CoreCapabilities are the verbs every Backend has.
 var CoreCapabilities = []Capability{CapConfigure, CapStart, CapStop, CapDestroy, CapStatus, CapListManaged}
 
+// KnownCapabilities are every capability this version of the contract
+// defines. A manifest naming any other is invalid (Manifest.Validate): a
+// host must not list, or route to, a verb it does not know.
+var KnownCapabilities = append(append([]Capability(nil), CoreCapabilities...), CapFiles, CapExec, CapLogs)
+
 // CapabilitiesOf derives the capabilities of b from the interfaces it
 // implements, sorted. This is the only source of a manifest's capabilities.
 func CapabilitiesOf(b Backend) []Capability {

@@ -69,9 +69,9 @@ const (
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
 
 // Validate checks the manifest for what a host relies on: a valid name, the
-// protocol version, known feature ids and, for each declared feature, the
-// capabilities it needs. It returns a KindInvalid *Error naming each
-// problem.
+// protocol version, only known capabilities (KnownCapabilities) and, for
+// each declared feature this host knows, the capabilities it needs. It
+// returns a KindInvalid *Error naming each problem.
 func (m *Manifest) Validate() error {
 	var fields []FieldError
 	if !nameRE.MatchString(m.Name) {
@@ -79,6 +79,11 @@ func (m *Manifest) Validate() error {
 	}
 	if m.ProtocolVersion != ProtocolVersion {
 		fields = append(fields, FieldError{Path: "protocol_version", Message: fmt.Sprintf("protocol %d is not supported, want %d", m.ProtocolVersion, ProtocolVersion)})
+	}
+	for i, c := range m.Capabilities {
+		if !HasCapability(KnownCapabilities, c) {
+			fields = append(fields, FieldError{Path: fmt.Sprintf("capabilities[%d]", i), Message: fmt.Sprintf("%.64q is not a capability this host knows (%v)", string(c), KnownCapabilities)})
+		}
 	}
 	ids := make([]string, 0, len(m.Features))
 	for id := range m.Features {

@@ -25,7 +25,10 @@ var (
 // call runs fn against the current process. When fn fails because the
 // process is unreachable and retryable reports that the call had no visible
 // effect yet (no stream data sent or received), it waits for the
-// supervisor's restart and runs fn once more on the new process.
+// supervisor's restart and runs fn once more on the new process. Whenever
+// the call ends in an error because the process was lost, that error wraps
+// ErrPluginExited, also when the restart ended in unavailable (a crash
+// loop) or ctx ended while waiting for it.
 func call[T any](ctx context.Context, h *handle, op string, retryable func() bool, fn func(sdk.Backend) (T, error)) (T, error) {
 	var zero T
 	b, gen, err := h.p.current(ctx, op, 0)
@@ -40,9 +43,24 @@ func call[T any](ctx context.Context, h *handle, op string, retryable func() boo
 	h.p.log.Debug("plugin unreachable, retrying after restart", "op", op)
 	b, _, cerr := h.p.current(ctx, op, gen)
 	if cerr != nil {
-		return zero, cerr
+		return zero, exited(cerr)
 	}
 	return fn(b)
+}
+
+// exited returns err, an *sdk.Error from waiting for a restart, as the
+// error of a call during which the plugin exited: it wraps ErrPluginExited
+// and its message says "The backend plugin exited during the call", the
+// words host/lifecycle reads (it may not import this package or pluginrpc).
+func exited(err error) error {
+	var se *sdk.Error
+	if !errors.As(err, &se) {
+		return &sdk.Error{Kind: sdk.KindTransient, Message: "The backend plugin exited during the call.", Err: errors.Join(ErrPluginExited, err)}
+	}
+	out := *se
+	out.Message = "The backend plugin exited during the call; " + se.Message
+	out.Err = errors.Join(ErrPluginExited, se.Err)
+	return &out
 }
 
 func always() bool { return true }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -17,6 +19,14 @@ import (
 // errVerify marks a launch refused because the binary no longer matches the
 // lock file; such a plugin is never restarted.
 var errVerify = errors.New("plugin binary failed verification")
+
+// errRefused marks a launch refused for what the verified binary declares
+// (its manifest, its name, its protocol): launching the same file again
+// cannot fix it, so such a plugin is never retried either.
+var errRefused = errors.New("plugin refused")
+
+// permanent reports whether a launch error rules out any later attempt.
+func permanent(err error) bool { return errors.Is(err, errVerify) || errors.Is(err, errRefused) }
 
 // testHookVerified, when a test sets it, runs after the binary passed
 // verification and right before it is executed, with its path.
@@ -55,6 +65,8 @@ func (p *proc) launch(ctx context.Context, bin *os.File) error {
 		SkipHostEnv:      true, // command() sets the plugin's whole environment
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
+		StartTimeout:     p.m.cfg.LaunchTimeout,
+		GRPCDialOptions:  pluginrpc.DialOptions(), // per-verb reply limits, not go-plugin's 2 GiB
 		// No SecureConfig: it would hash cmd.Path, a second read of the
 		// descriptor open() or Verify already hashed.
 		Logger: &stderrLogger{Logger: p.m.log, fdName: filepath.Base(cmd.Path), file: p.file},
@@ -119,13 +131,14 @@ func (l *stderrLogger) Named(name string) hclog.Logger {
 }
 
 // handshake connects to the started client, then reads, checks and
-// configures the backend.
+// configures the backend. A step cut short by ctx's deadline fails with
+// "<step> did not answer within <LaunchTimeout>".
 func (p *proc) handshake(ctx context.Context, client *plugin.Client) (sdk.Backend, *sdk.Manifest, error) {
 	if _, err := client.Client(); err != nil {
 		return nil, nil, fmt.Errorf("launch %s: %w", p.file, err)
 	}
 	if v := client.NegotiatedVersion(); v != sdk.ProtocolVersion {
-		return nil, nil, fmt.Errorf("%s negotiated protocol %d, want %d", p.file, v, sdk.ProtocolVersion)
+		return nil, nil, fmt.Errorf("%w: %s negotiated protocol %d, want %d", errRefused, p.file, v, sdk.ProtocolVersion)
 	}
 	b, err := pluginrpc.Dispense(client)
 	if err != nil {
@@ -133,22 +146,50 @@ func (p *proc) handshake(ctx context.Context, client *plugin.Client) (sdk.Backen
 	}
 	man, err := b.Manifest(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read manifest of %s: %w", p.file, err)
+		return nil, nil, p.stepErr(ctx, "Manifest", fmt.Errorf("read manifest of %s: %w", p.file, err))
 	}
-	if man.ProtocolVersion != sdk.ProtocolVersion {
-		return nil, nil, fmt.Errorf("%s speaks protocol %d, this host speaks %d", p.file, man.ProtocolVersion, sdk.ProtocolVersion)
-	}
-	if err := man.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("manifest of %s: %w", p.file, err)
+	if err := p.checkManifest(man); err != nil {
+		return nil, nil, err
 	}
 	if err := p.m.register(p, man.Name); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", p.file, err)
+		return nil, nil, fmt.Errorf("%w: %s: %w", errRefused, p.file, err)
 	}
 	req := &sdk.ConfigureRequest{Config: p.m.cfg.Backends[man.Name]}
 	if _, err := b.Configure(ctx, req); err != nil {
-		return nil, nil, fmt.Errorf("configure backend %s: %w", man.Name, err)
+		return nil, nil, p.stepErr(ctx, "Configure", fmt.Errorf("configure backend %s: %w", man.Name, err))
 	}
 	return b, man, nil
+}
+
+// checkManifest refuses a manifest of another protocol, an invalid one
+// (sdk.Manifest.Validate: unknown capabilities among others) and one whose
+// name is not the binary's: the file molecule-backend-<name> may serve
+// backend <name> only, so the lock file entry that verified the file also
+// fixes which backend it is, and no binary can claim another's name.
+func (p *proc) checkManifest(man *sdk.Manifest) error {
+	if man.ProtocolVersion != sdk.ProtocolVersion {
+		return fmt.Errorf("%w: %s speaks protocol %d, this host speaks %d", errRefused, p.file, man.ProtocolVersion, sdk.ProtocolVersion)
+	}
+	if err := man.Validate(); err != nil {
+		return fmt.Errorf("%w: manifest of %s: %w", errRefused, p.file, err)
+	}
+	if want := strings.TrimPrefix(p.file, BinaryPrefix); man.Name != want {
+		return fmt.Errorf("%w: %s declares backend %q, but its file name binds it to backend %q (a file %s<name> may serve backend <name> only)",
+			errRefused, p.file, man.Name, want, BinaryPrefix)
+	}
+	return nil
+}
+
+// stepErr is err, or, when ctx's deadline cut the step short, an error
+// saying which step did not answer in time. gRPC may report the deadline a
+// moment before ctx itself is done, hence the slack.
+func (p *proc) stepErr(ctx context.Context, step string, err error) error {
+	d, ok := ctx.Deadline()
+	if ok && (errors.Is(ctx.Err(), context.DeadlineExceeded) ||
+		errors.Is(err, context.DeadlineExceeded) && time.Until(d) < 100*time.Millisecond) {
+		return fmt.Errorf("%s: %s did not answer within %s", p.file, step, p.m.cfg.LaunchTimeout)
+	}
+	return err
 }
 
 // command builds the plugin's exec.Cmd: it executes bin through its

@@ -20,12 +20,14 @@ import (
 var (
 	fakeBin    string // the real fake backend plugin
 	hostsimBin string // testdata/hostsim
+	rogueBin   string // sdk/pluginrpc/testdata/rogue: misbehaves as its rogue.json says
 )
 
 func TestMain(m *testing.M) {
-	dir, cleanup := plugintest.MainBuild("./cmd/molecule-backend-fake", "./host/pluginmgr/testdata/hostsim")
+	dir, cleanup := plugintest.MainBuild("./cmd/molecule-backend-fake", "./host/pluginmgr/testdata/hostsim", "./sdk/pluginrpc/testdata/rogue")
 	fakeBin = filepath.Join(dir, "molecule-backend-fake")
 	hostsimBin = filepath.Join(dir, "hostsim")
+	rogueBin = filepath.Join(dir, "rogue")
 	code := m.Run()
 	cleanup()
 	os.Exit(code)
@@ -53,6 +55,30 @@ func mustPluginDir(tb testing.TB, names ...string) pluginEnv {
 		tb.Fatal(err)
 	}
 	return env
+}
+
+// addRogue adds a copy of the rogue plugin as file, behaving as behaviour
+// (rogue.json in its data directory), and locks the directory again.
+func (env pluginEnv) addRogue(tb testing.TB, file, behaviour string) {
+	tb.Helper()
+	body, err := os.ReadFile(rogueBin)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	mustWrite(tb, filepath.Join(env.dir, file), string(body), 0o755)
+	if err := pluginmgr.WriteLock(env.dir, ""); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(env.data, file), 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	env.behave(tb, file, behaviour)
+}
+
+// behave rewrites the rogue.json of the rogue plugin file.
+func (env pluginEnv) behave(tb testing.TB, file, behaviour string) {
+	tb.Helper()
+	mustWrite(tb, filepath.Join(env.data, file, "rogue.json"), behaviour, 0o644)
 }
 
 // config returns a Config for env that points the fake at env's fault file.

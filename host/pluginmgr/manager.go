@@ -3,6 +3,7 @@ package pluginmgr
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/molecule-ai/molecule-host/sdk"
+	"github.com/molecule-ai/molecule-host/sdk/pluginrpc"
 )
 
 // Plugin states reported in Info.State.
@@ -32,7 +34,26 @@ type Config struct {
 	MaxBackoff      time.Duration // longest restart delay (default 5s)
 	CrashLoopLimit  int           // this many crashes within CrashLoopWindow -> unavailable (default 5)
 	CrashLoopWindow time.Duration // default 1m
+
+	// LaunchTimeout bounds every launch, the first as well as a relaunch:
+	// handshake, Manifest and Configure (default 30s). A plugin that does
+	// not answer in time is unavailable with the step that hung as reason.
+	LaunchTimeout time.Duration
+	// CoolDown is how long an unavailable plugin (crash loop or failed
+	// launch) waits before one more launch attempt (default 30s); each
+	// failed attempt doubles it, up to MaxCoolDown (default 10m, never
+	// less than CoolDown). A plugin
+	// refused for its binary or its manifest is never retried.
+	CoolDown    time.Duration
+	MaxCoolDown time.Duration
 }
+
+// ErrPluginExited is wrapped (errors.Is) by a handle's error when the
+// plugin process was lost during the call and the call was not completed
+// on a restarted process: the retry once failed too, or the restart ended
+// in unavailable. It is pluginrpc.ErrPluginUnavailable, exported here for
+// host packages that may not import sdk/pluginrpc.
+var ErrPluginExited = pluginrpc.ErrPluginUnavailable
 
 // Info describes one plugin binary and its process, for status pages and
 // `molecule-host plugins`. Name is the manifest's backend name, or the
@@ -80,6 +101,16 @@ func New(cfg Config) *Manager {
 	if cfg.CrashLoopWindow <= 0 {
 		cfg.CrashLoopWindow = time.Minute
 	}
+	if cfg.LaunchTimeout <= 0 {
+		cfg.LaunchTimeout = 30 * time.Second
+	}
+	if cfg.CoolDown <= 0 {
+		cfg.CoolDown = 30 * time.Second
+	}
+	if cfg.MaxCoolDown <= 0 {
+		cfg.MaxCoolDown = 10 * time.Minute
+	}
+	cfg.MaxCoolDown = max(cfg.MaxCoolDown, cfg.CoolDown)
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, byName: make(map[string]*proc)}
 }
@@ -87,16 +118,20 @@ func New(cfg Config) *Manager {
 // Start discovers every plugin in Dir, verifies each against the lock file
 // before launching it, launches, negotiates, reads and validates its
 // manifest, and configures it from Backends[name]; then it supervises each.
-// A plugin that fails verification, launch, manifest or Configure is
-// recorded unavailable with the reason (see Infos) and the others still
-// load. Start returns an error, joining the reasons, only when the lock file
-// cannot be read or a binary failed verification: the host must refuse to
-// run with unverified code in its plugin directory.
+// Plugins launch concurrently, each bounded by LaunchTimeout, so Start
+// returns within about LaunchTimeout however the plugins behave. A plugin
+// that fails verification, launch, manifest or Configure is recorded
+// unavailable with the reason (see Infos) and the others still load; one
+// that failed to launch or hung is tried again after CoolDown. Start
+// returns an error, joining the reasons, only when the lock file cannot be
+// read or a binary failed verification: the host must refuse to run with
+// unverified code in its plugin directory.
 func (m *Manager) Start(ctx context.Context) error {
 	checks, files, verr := verify(m.cfg.Dir, m.cfg.LockFile)
 	if checks == nil && verr != nil {
 		return verr
 	}
+	var launches sync.WaitGroup
 	for _, c := range checks {
 		if c.Got == "" && c.Want != "" && !c.OK {
 			continue // a lock entry with no file: nothing to record
@@ -110,15 +145,33 @@ func (m *Manager) Start(ctx context.Context) error {
 			m.log.Error("plugin refused", "file", c.File, "reason", c.Problem)
 			continue
 		}
-		if err := p.launch(ctx, files[c.File]); err != nil {
-			p.setUnavailable(err.Error())
-			m.log.Error("plugin failed to load", "file", c.File, "error", err)
-			continue
-		}
-		m.wg.Add(1)
-		go p.supervise()
+		launches.Add(1)
+		go func() {
+			defer launches.Done()
+			p.firstLaunch(ctx, files[c.File])
+		}()
 	}
+	launches.Wait()
 	return verr
+}
+
+// firstLaunch launches p from the verified bin, bounded by LaunchTimeout
+// and by ctx, and starts its supervisor: watching the process, or, after a
+// failure that another attempt may fix, cooling down before the next.
+func (p *proc) firstLaunch(ctx context.Context, bin *os.File) {
+	lctx, cancel := context.WithTimeout(p.m.ctx, p.m.cfg.LaunchTimeout)
+	stop := context.AfterFunc(ctx, cancel)
+	err := p.launch(lctx, bin)
+	stop()
+	cancel()
+	if err != nil {
+		p.m.log.Error("plugin failed to load", "file", p.file, "error", err)
+		if !p.giveUp(err.Error(), err) {
+			return
+		}
+	}
+	p.m.wg.Add(1)
+	go p.supervise(err == nil)
 }
 
 // register claims the backend name for p, refusing a second plugin with the

@@ -149,21 +149,6 @@ func TestFakeLaunchedAndConfigured(t *testing.T) {
 	}
 }
 
-func TestDuplicateBackendNameRefused(t *testing.T) {
-	env := mustPluginDir(t, "molecule-backend-fake", "molecule-backend-fake2")
-	m := mustStart(t, env.config(nil))
-	if _, _, err := m.Backend("fake"); err != nil {
-		t.Fatalf("Backend(fake): %v", err)
-	}
-	in := infoOf(t, m, "fake2")
-	if in.State != pluginmgr.StateUnavailable || !strings.Contains(in.Reason, `"fake" is already served by molecule-backend-fake`) {
-		t.Errorf("second plugin Info = %+v, want unavailable naming the duplicate", in)
-	}
-	if in.PID > 0 && processAlive(in.PID) {
-		t.Errorf("duplicate plugin process %d still runs", in.PID)
-	}
-}
-
 func TestClosedManagerKillsPlugins(t *testing.T) {
 	env := mustPluginDir(t, "molecule-backend-fake")
 	m := mustStart(t, env.config(nil))

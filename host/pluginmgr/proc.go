@@ -25,20 +25,22 @@ type proc struct {
 	log  hclog.Logger
 	kick chan uint64 // a handle saw generation n fail with ErrPluginUnavailable
 
-	mu       sync.Mutex
-	name     string // backend name from the manifest, once known
-	manifest *sdk.Manifest
-	client   *plugin.Client
-	cmd      *exec.Cmd
-	backend  sdk.Backend
-	state    string
-	reason   string
-	restarts int
-	pid      int
-	gen      uint64 // incremented on every successful launch
-	changed  chan struct{}
-	closed   bool
-	crashes  []time.Time // crash times within CrashLoopWindow
+	mu        sync.Mutex
+	name      string // backend name from the manifest, once known
+	manifest  *sdk.Manifest
+	client    *plugin.Client
+	cmd       *exec.Cmd
+	backend   sdk.Backend
+	state     string
+	reason    string
+	restarts  int
+	pid       int
+	gen       uint64 // incremented on every successful launch
+	changed   chan struct{}
+	closed    bool
+	crashes   []time.Time // crash times within CrashLoopWindow
+	refused   bool        // refused for good (verification, manifest): never launched again
+	coolDowns int         // failed half-open attempts since the last stable window
 }
 
 func (m *Manager) newProc(c Check) *proc {
