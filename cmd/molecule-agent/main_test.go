@@ -48,25 +48,7 @@ func TestBinary(t *testing.T) {
 	t.Run("SIGTERM exits 0", func(t *testing.T) {
 		cmd := exec.Command(bin)
 		cmd.Env = []string{"MOLECULE_CONFIG_DIR=" + t.TempDir()}
-		stdout, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		listening := make(chan struct{})
-		go func() {
-			sc := bufio.NewScanner(stdout)
-			for sc.Scan() {
-				if strings.Contains(sc.Text(), "listening on") {
-					close(listening)
-				}
-			}
-		}()
-		select {
-		case <-listening:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			t.Fatal("agent did not log 'listening on' within 10s")
-		}
+		mustStartListening(t, cmd)
 		cmd.Process.Signal(syscall.SIGTERM)
 		if err := cmd.Wait(); err != nil {
 			t.Fatalf("after SIGTERM: %v, want exit 0", err)
@@ -103,11 +85,25 @@ func TestAgentNotReadableBySameUser(t *testing.T) {
 	cmd := exec.Command(bin)
 	cmd.Env = []string{"MOLECULE_CONFIG_DIR=" + cfgDir, "MOLECULE_AGENT_TOKEN=secret-token"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	mustStartListening(t, cmd)
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var st syscall.Stat_t
+	if err := syscall.Stat("/proc/"+strconv.Itoa(cmd.Process.Pid)+"/environ", &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Uid != 0 {
+		t.Fatalf("/proc/<agent>/environ belongs to uid %d, want 0: the agent is dumpable, so any process of its uid reads its token", st.Uid)
+	}
+}
+
+// mustStartListening starts the agent and waits until it logs that it
+// listens; it kills the agent and fails the test after 10 s.
+func mustStartListening(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	listening := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -120,13 +116,7 @@ func TestAgentNotReadableBySameUser(t *testing.T) {
 	select {
 	case <-listening:
 	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
 		t.Fatal("agent did not log 'listening on' within 10s")
-	}
-	var st syscall.Stat_t
-	if err := syscall.Stat("/proc/"+strconv.Itoa(cmd.Process.Pid)+"/environ", &st); err != nil {
-		t.Fatal(err)
-	}
-	if st.Uid != 0 {
-		t.Fatalf("/proc/<agent>/environ belongs to uid %d, want 0: the agent is dumpable, so any process of its uid reads its token", st.Uid)
 	}
 }
