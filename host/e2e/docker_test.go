@@ -51,6 +51,19 @@ func startDocker(t *testing.T, cfg map[string]string) *hosttest.Host {
 		BackendConfig: map[string]map[string]string{"docker": cfg}})
 }
 
+// removeDockerResourcesAtCleanup removes workspace id's containers and
+// volumes when the test ends, so a failing test leaks nothing.
+func removeDockerResourcesAtCleanup(t *testing.T, id string) {
+	t.Cleanup(func() {
+		for _, c := range dockerLines(t, "ps", "-aq", "--filter", "label=molecule.workspace-id="+id) {
+			_ = exec.Command("docker", "rm", "-f", c).Run()
+		}
+		for _, v := range dockerLines(t, "volume", "ls", "-q", "--filter", "label=molecule.workspace-id="+id) {
+			_ = exec.Command("docker", "volume", "rm", "-f", v).Run()
+		}
+	})
+}
+
 // a2aEcho sends message/send to url (an agent's own URL, or the host's
 // proxy with the admin token) and returns the raw answer.
 func a2aBody(text string) map[string]any {
@@ -72,14 +85,7 @@ func TestDockerWorkspace(t *testing.T) {
 		t.Fatalf("create: %d", st)
 	}
 	id := a.Workspace.ID
-	t.Cleanup(func() { // never leak a container, whatever happened
-		for _, c := range dockerLines(t, "ps", "-aq", "--filter", "label=molecule.workspace-id="+id) {
-			_ = exec.Command("docker", "rm", "-f", c).Run()
-		}
-		for _, v := range dockerLines(t, "volume", "ls", "-q", "--filter", "label=molecule.workspace-id="+id) {
-			_ = exec.Command("docker", "volume", "rm", "-f", v).Run()
-		}
-	})
+	removeDockerResourcesAtCleanup(t, id)
 	ws := waitStatus(t, h, id, "online", 90*time.Second)
 	if !strings.Contains(ws.StatusReason, ws.ConfigHash[:12]) {
 		t.Errorf("online with reason %q, want the config hash %s", ws.StatusReason, ws.ConfigHash[:12])

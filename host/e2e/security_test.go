@@ -2,7 +2,6 @@ package e2e_test
 
 import (
 	"net/url"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,15 +44,8 @@ func TestWorkspaceCannotReachHost(t *testing.T) {
 			t.Fatalf("create %s: %d", name, st)
 		}
 		id := a.Workspace.ID
-		t.Cleanup(func() { // never leak a container, whatever happened
-			for _, c := range dockerLines(t, "ps", "-aq", "--filter", "label=molecule.workspace-id="+id) {
-				_ = exec.Command("docker", "rm", "-f", c).Run()
-			}
-			for _, v := range dockerLines(t, "volume", "ls", "-q", "--filter", "label=molecule.workspace-id="+id) {
-				_ = exec.Command("docker", "volume", "rm", "-f", v).Run()
-			}
-			h.Do("DELETE", "/workspaces/"+id, nil, nil)
-		})
+		removeDockerResourcesAtCleanup(t, id)
+		t.Cleanup(func() { h.Do("DELETE", "/workspaces/"+id, nil, nil) })
 		return id
 	}
 	// One at a time: the test is about isolation, not boot concurrency.
