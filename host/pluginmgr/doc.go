@@ -4,7 +4,9 @@
 // go-plugin (gRPC over AutoMTLS), reads and validates its manifest,
 // configures it, and supervises it: a plugin that exits is relaunched with
 // backoff (and verified again), and one that keeps crashing is marked
-// unavailable. Callers get an sdk.Backend handle that always talks to the
+// unavailable, then tried again after a cool-down. Every launch is bounded
+// in time, and the file molecule-backend-<name> may serve backend <name>
+// only. Callers get an sdk.Backend handle that always talks to the
 // current process and retries a call once across a restart.
 //
 // What runs is what was verified: the binary is opened once, checked (no
