@@ -41,9 +41,9 @@ type Config struct {
 	LaunchTimeout time.Duration
 	// CoolDown is how long an unavailable plugin (crash loop or failed
 	// launch) waits before one more launch attempt (default 30s); each
-	// failed attempt doubles it, up to MaxCoolDown (default 10m, never
-	// less than CoolDown). A plugin
-	// refused for its binary or its manifest is never retried.
+	// failed attempt doubles it, up to MaxCoolDown (default 10m, never less
+	// than CoolDown). A plugin refused for its binary or its manifest is
+	// never retried.
 	CoolDown    time.Duration
 	MaxCoolDown time.Duration
 }
