@@ -59,7 +59,7 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 		t.Errorf("docs/openapi.yaml vs router (-documented +routed):\n%s", diff)
 	}
 	for _, r := range routed {
-		if !strings.HasPrefix(r, http.MethodGet) && !strings.HasPrefix(r, http.MethodPost) &&
+		if !strings.HasPrefix(r, http.MethodGet) && !strings.HasPrefix(r, http.MethodHead) && !strings.HasPrefix(r, http.MethodPost) &&
 			!strings.HasPrefix(r, http.MethodPatch) && !strings.HasPrefix(r, http.MethodDelete) {
 			t.Errorf("unexpected method in %s", r)
 		}

@@ -218,6 +218,18 @@ func (s *Server) bootLog(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, sdk.Invalid("boot-log", "Invalid tail.", sdk.FieldError{Path: "tail", Message: "must be a non-negative integer"}))
 			return
 		}
+		if n == 0 && opt.Follow {
+			// The backends' TailLines 0 means all: "none, then follow" cannot
+			// be asked for.
+			s.writeError(w, r, sdk.Invalid("boot-log", "Invalid tail.", sdk.FieldError{Path: "tail", Message: "must be at least 1 with follow"}))
+			return
+		}
+		if n == 0 { // the last 0 lines: nothing (no tail at all means all)
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			w.WriteHeader(http.StatusOK)
+			return
+		}
 		opt.TailLines = n
 	}
 	flusher, _ := w.(http.Flusher)

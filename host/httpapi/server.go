@@ -13,7 +13,9 @@ import (
 	"context"
 	"crypto/subtle"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +26,7 @@ import (
 	"github.com/molecule-ai/molecule-host/host/dispatch"
 	"github.com/molecule-ai/molecule-host/host/lifecycle"
 	"github.com/molecule-ai/molecule-host/host/store"
+	"github.com/molecule-ai/molecule-host/sdk"
 )
 
 // Lifecycle runs lifecycle verbs.
@@ -146,32 +149,27 @@ func (s *Server) Router() *mux.Router { return s.router }
 func (s *Server) routes() {
 	r := s.router
 	r.Use(s.requestID, s.logRequests, limitBody(maxBody))
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, errNotFoundRoute(r))
-	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, errMethod(r))
-	})
-	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet)
+	s.unrouted(r)
+	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 
 	s.agentRoutes(r)
 
 	admin := r.NewRoute().Subrouter()
 	admin.Use(s.adminAuth)
 	admin.HandleFunc("/workspaces", s.createWorkspace).Methods(http.MethodPost)
-	admin.HandleFunc("/workspaces", s.listWorkspaces).Methods(http.MethodGet)
+	admin.HandleFunc("/workspaces", s.params(s.listWorkspaces, "backend", "status")).Methods(http.MethodGet)
 	admin.HandleFunc("/workspaces/{id}", s.getWorkspace).Methods(http.MethodGet)
 	admin.HandleFunc("/workspaces/{id}", s.patchWorkspace).Methods(http.MethodPatch)
 	admin.HandleFunc("/workspaces/{id}", s.verb(host.VerbDelete)).Methods(http.MethodDelete)
 	admin.HandleFunc("/workspaces/{id}/start", s.verb(host.VerbStart)).Methods(http.MethodPost)
 	admin.HandleFunc("/workspaces/{id}/stop", s.verb(host.VerbStop)).Methods(http.MethodPost)
 	admin.HandleFunc("/workspaces/{id}/restart", s.verb(host.VerbRestart)).Methods(http.MethodPost)
-	admin.HandleFunc("/workspaces/{id}/operations", s.listOperations).Methods(http.MethodGet)
+	admin.HandleFunc("/workspaces/{id}/operations", s.params(s.listOperations)).Methods(http.MethodGet)
 	admin.HandleFunc("/workspaces/{id}/boot-log", s.bootLog).Methods(http.MethodGet)
 	admin.HandleFunc("/workspaces/{id}/a2a", s.a2a).Methods(http.MethodPost)
 	admin.HandleFunc("/operations/{id}", s.getOperation).Methods(http.MethodGet)
-	admin.HandleFunc("/backends", s.listBackends).Methods(http.MethodGet)
-	admin.HandleFunc("/orphans", s.listOrphans).Methods(http.MethodGet)
+	admin.HandleFunc("/backends", s.params(s.listBackends)).Methods(http.MethodGet)
+	admin.HandleFunc("/orphans", s.params(s.listOrphans)).Methods(http.MethodGet)
 }
 
 // agentRoutes registers the workspace agents' routes on r.
@@ -190,14 +188,74 @@ func (s *Server) AgentHandler() http.Handler { return s.agentRouter }
 func (s *Server) buildAgentRouter() {
 	r := mux.NewRouter()
 	r.Use(s.requestID, s.logRequests)
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, errNotFoundRoute(r))
-	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, errMethod(r))
-	})
+	s.unrouted(r)
 	s.agentRoutes(r)
 	s.agentRouter = r
+}
+
+// unrouted sets r's answer for a request no route takes: 405 with Allow
+// listing the methods the path's routes take, or 404 when none does. One
+// handler decides both, by probing r for each method: the router reports a
+// method mismatch inside a subrouter (the registry routes) as not found.
+// The router runs its middleware only for a matched route, so the answer
+// gets the request id and the request log here.
+func (s *Server) unrouted(r *mux.Router) {
+	h := s.requestID(s.logRequests(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		methods := allowed(r, req)
+		if len(methods) == 0 {
+			s.writeError(w, req, errNotFoundRoute(req))
+			return
+		}
+		w.Header().Set("Allow", strings.Join(methods, ", "))
+		s.writeError(w, req, errMethod(req))
+	})))
+	r.NotFoundHandler, r.MethodNotAllowedHandler = h, h
+}
+
+// allowed lists the methods r routes req's path for.
+func allowed(r *mux.Router, req *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := req.Clone(req.Context())
+		probe.Method = m
+		var match mux.RouteMatch
+		if r.Match(probe, &match) && match.MatchErr == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// backendNames are the names of the loaded backends; nil when the server
+// has no view of them (Deps.Backends unset, in tests).
+func (s *Server) backendNames() []string {
+	if s.d.Backends == nil {
+		return nil
+	}
+	names := []string{}
+	for _, b := range s.d.Backends.Backends() {
+		names = append(names, b.Name)
+	}
+	return names
+}
+
+// params refuses a request with a query parameter h does not read (400
+// naming it), so a misspelt or unsupported filter (limit, name) is not
+// silently ignored.
+func (s *Server) params(h http.HandlerFunc, known ...string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range slices.Sorted(maps.Keys(r.URL.Query())) {
+			if !slices.Contains(known, p) {
+				msg := "is not a parameter of this route"
+				if len(known) > 0 {
+					msg += "; it takes " + strings.Join(known, ", ")
+				}
+				s.writeError(w, r, sdk.Invalid("list", "Unknown query parameter "+p+".", sdk.FieldError{Path: p, Message: msg}))
+				return
+			}
+		}
+		h(w, r)
+	}
 }
 
 func (s *Server) adminAuth(next http.Handler) http.Handler {

@@ -1,7 +1,10 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -36,6 +39,11 @@ func (s *Server) createWorkspace(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listWorkspaces(w http.ResponseWriter, r *http.Request) {
 	f := store.ListFilter{Backend: r.URL.Query().Get("backend")}
+	if names := s.backendNames(); f.Backend != "" && names != nil && !slices.Contains(names, f.Backend) {
+		s.writeError(w, r, sdk.Invalid("list", "Unknown backend filter.", sdk.FieldError{Path: "backend",
+			Message: fmt.Sprintf("no backend named %q is loaded; the loaded ones are: %s", f.Backend, strings.Join(names, ", "))}))
+		return
+	}
 	if st := r.URL.Query().Get("status"); st != "" {
 		if !host.Status(st).Valid() {
 			s.writeError(w, r, sdk.Invalid("list", "Unknown status filter.", sdk.FieldError{Path: "status", Message: "is not a workspace status"}))
