@@ -129,12 +129,14 @@ func toStatuses(ss []sdk.WorkspaceStatus) []*pb.WorkspaceStatus {
 	return out
 }
 
+// fromStatuses cuts each Detail, a reason users may see, like an error
+// message (MaxErrorMessage).
 func fromStatuses(ss []*pb.WorkspaceStatus) []sdk.WorkspaceStatus {
 	out := make([]sdk.WorkspaceStatus, 0, len(ss))
 	for _, s := range ss {
 		out = append(out, sdk.WorkspaceStatus{
 			WorkspaceID: s.GetWorkspaceId(), State: sdk.RunState(s.GetState()),
-			Detail: s.GetDetail(), Address: s.GetAddress(),
+			Detail: truncate(s.GetDetail(), MaxErrorMessage), Address: s.GetAddress(),
 		})
 	}
 	return out

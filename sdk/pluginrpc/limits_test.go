@@ -54,10 +54,14 @@ func TestOversizedReplyRefused(t *testing.T) {
 	_, err = b.Start(ctx, &sdk.StartRequest{})
 	wantTooLarge(t, "Start", err, `Backend "stub" sent a start reply larger than the 4 MiB limit; the host refused it.`)
 
-	// Under the limits: a 10 MiB status batch and a 3 MiB start reply pass.
+	// Under the limits: a 10 MiB status batch and a 3 MiB start reply pass;
+	// a status Detail, a reason users may see, is cut like an error message.
 	b = backendtest.Serve(t, &bigStub{detail: 10 << 20, address: 3 << 20})
-	if st, err := b.Status(ctx, &sdk.StatusRequest{}); err != nil || len(st.Statuses[0].Detail) != 10<<20 {
+	st, err := b.Status(ctx, &sdk.StatusRequest{})
+	if err != nil {
 		t.Errorf("10 MiB Status: %v", err)
+	} else if d := st.Statuses[0].Detail; len(d) > pluginrpc.MaxErrorMessage || !strings.HasSuffix(d, " bytes truncated]") {
+		t.Errorf("Status Detail of %d bytes, want it cut to %d with a marker", len(d), pluginrpc.MaxErrorMessage)
 	}
 	if _, err := b.Start(ctx, &sdk.StartRequest{}); err != nil {
 		t.Errorf("3 MiB Start: %v", err)
