@@ -9,6 +9,11 @@
 // naming the backend (HTTP 501), never a call into the plugin. Transient
 // errors are retried here with backoff; every other kind is returned at once.
 //
+// Every plugin call has a deadline per verb (Timeouts), retries included: a
+// plugin that does not answer in time gives a KindTransient error naming
+// the backend and the verb, and the caller goes on even when the plugin
+// ignores the cancellation.
+//
 // dispatch must not import host/httpapi or host/store; it reaches plugins
 // through the small Registry interface that cmd wires to host/pluginmgr.
 package dispatch
@@ -16,6 +21,7 @@ package dispatch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -30,9 +36,10 @@ type Registry interface {
 
 // Dispatcher routes verbs to backends.
 type Dispatcher struct {
-	reg   Registry
-	log   *slog.Logger
-	retry RetryPolicy
+	reg      Registry
+	log      *slog.Logger
+	retry    RetryPolicy
+	timeouts Timeouts
 }
 
 // RetryPolicy bounds the retries of KindTransient errors inside one
@@ -46,7 +53,26 @@ type RetryPolicy struct {
 // DefaultRetry is the retry policy used when New is given none.
 var DefaultRetry = RetryPolicy{Attempts: 3, Initial: 100 * time.Millisecond, Max: time.Second}
 
-// New returns a Dispatcher over reg.
+// Timeouts bound one dispatcher call per verb, retries included. A zero
+// field takes its value from DefaultTimeouts. Logs is the bound of a
+// non-following read; a follow lasts as long as its caller's context.
+type Timeouts struct {
+	Start, Stop, Destroy, Status, ListManaged, Logs time.Duration
+}
+
+// DefaultTimeouts are the deadlines used unless WithTimeouts says
+// otherwise. Status is short because the status sweep and create's
+// preflight wait on it; Start may legitimately take as long as a provision.
+var DefaultTimeouts = Timeouts{
+	Start:       5 * time.Minute,
+	Stop:        2 * time.Minute,
+	Destroy:     2 * time.Minute,
+	Status:      15 * time.Second,
+	ListManaged: 30 * time.Second,
+	Logs:        30 * time.Second,
+}
+
+// New returns a Dispatcher over reg with DefaultTimeouts.
 func New(reg Registry, log *slog.Logger, retry RetryPolicy) *Dispatcher {
 	if retry.Attempts < 1 {
 		retry = DefaultRetry
@@ -54,8 +80,28 @@ func New(reg Registry, log *slog.Logger, retry RetryPolicy) *Dispatcher {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Dispatcher{reg: reg, log: log, retry: retry}
+	return &Dispatcher{reg: reg, log: log, retry: retry, timeouts: DefaultTimeouts}
 }
+
+// WithTimeouts returns a copy of d whose calls are bounded by t (zero
+// fields keep DefaultTimeouts).
+func (d *Dispatcher) WithTimeouts(t Timeouts) *Dispatcher {
+	def := DefaultTimeouts
+	for _, f := range [][2]*time.Duration{
+		{&t.Start, &def.Start}, {&t.Stop, &def.Stop}, {&t.Destroy, &def.Destroy},
+		{&t.Status, &def.Status}, {&t.ListManaged, &def.ListManaged}, {&t.Logs, &def.Logs},
+	} {
+		if *f[0] <= 0 {
+			*f[0] = *f[1]
+		}
+	}
+	c := *d
+	c.timeouts = t
+	return &c
+}
+
+// Timeouts returns the deadlines d applies.
+func (d *Dispatcher) Timeouts() Timeouts { return d.timeouts }
 
 // ErrNoBackend is wrapped by errors returned when a workspace's backend is
 // not loaded or not usable; it carries the registry's kind (NotFound or
@@ -85,18 +131,34 @@ func NotImplemented(backend, op string, c sdk.Capability) *sdk.Error {
 		Message: "Backend " + quote(backend) + " does not implement " + string(c) + "."}
 }
 
-// call runs fn, retrying KindTransient errors per the policy, except those
-// that say the backend itself is gone (the plugin manager already restarted
-// and retried once).
-func (d *Dispatcher) call(ctx context.Context, op string, fn func(context.Context) error) error {
+// call runs fn under the deadline limit, retrying KindTransient errors per
+// the policy within it. When the deadline passes first, call returns at
+// once (fn's eventual result is dropped) with a KindTransient error naming
+// the backend and op; when the caller's ctx ends first, ctx's error.
+func (d *Dispatcher) call(ctx context.Context, backend, op string, limit time.Duration, fn func(context.Context) error) error {
+	cctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	err := d.retried(cctx, backend, op, fn)
+	// The plugin may see the deadline a moment before cctx does (it gets
+	// it rounded over the wire), so a failure at or after the deadline is
+	// the deadline's.
+	if err != nil && ctx.Err() == nil && (cctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)) {
+		d.log.Warn("plugin did not answer in time", "backend", backend, "op", op, "limit", limit, "err", err)
+		return Timeout(backend, op, limit)
+	}
+	return err
+}
+
+// retried runs fn, retrying KindTransient errors per the policy until ctx
+// ends.
+func (d *Dispatcher) retried(ctx context.Context, backend, op string, fn func(context.Context) error) error {
 	wait := d.retry.Initial
-	var err error
 	for try := 1; ; try++ {
-		err = fn(ctx)
-		if err == nil || !sdk.IsKind(err, sdk.KindTransient) || try >= d.retry.Attempts {
+		err := bounded(ctx, fn)
+		if err == nil || !sdk.IsKind(err, sdk.KindTransient) || try >= d.retry.Attempts || ctx.Err() != nil {
 			return err
 		}
-		d.log.Warn("transient backend error, retrying", "op", op, "try", try, "err", err)
+		d.log.Warn("transient backend error, retrying", "backend", backend, "op", op, "try", try, "err", err)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -106,6 +168,27 @@ func (d *Dispatcher) call(ctx context.Context, op string, fn func(context.Contex
 		}
 		wait = min(wait*2, d.retry.Max)
 	}
+}
+
+// bounded runs fn and returns its error, or ctx's error as soon as ctx
+// ends, even when fn ignores ctx: a hung plugin call is abandoned, not
+// waited for.
+func bounded(ctx context.Context, fn func(context.Context) error) error {
+	done := make(chan error, 1)
+	go func() { done <- fn(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Timeout returns the KindTransient error of a plugin call that did not
+// answer within limit; it wraps context.DeadlineExceeded.
+func Timeout(backend, op string, limit time.Duration) *sdk.Error {
+	return &sdk.Error{Kind: sdk.KindTransient, Op: op, Err: context.DeadlineExceeded,
+		Message: fmt.Sprintf("Backend %s did not answer %s within %s.", quote(backend), op, limit)}
 }
 
 func quote(s string) string { return "\"" + s + "\"" }

@@ -1,5 +1,7 @@
 package dispatch
 
+import "time"
+
 // Info describes one dispatcher: the verb it routes, where it lives, what it
 // does when no usable backend answers, and its retry rule. The conformance
 // matrix renders this table, so it is the code's own account of itself.
@@ -12,13 +14,16 @@ type Info struct {
 
 // Table returns every dispatcher, in verb order.
 func Table() []Info {
-	const transient = "transient errors retried with backoff (3 tries); others returned at once"
+	t := DefaultTimeouts
+	retried := func(limit time.Duration) string {
+		return "transient errors retried with backoff (3 tries); others returned at once; the call ends after " + limit.String() + " (transient)"
+	}
 	return []Info{
-		{"Start", "dispatch.Start", "workspace marked failed with the reason (no plugin call)", transient},
-		{"Stop", "dispatch.Stop", "no-op, logged: nothing can run on a backend that is gone", transient},
-		{"Destroy", "dispatch.Destroy", "error (transient): the delete operation is retried so nothing leaks", transient},
-		{"Status", "dispatch.Status", "every workspace reported unknown (not running), with the reason", transient},
-		{"ListManaged", "dispatch.ListManaged", "backend skipped in the orphan listing, with the reason", transient},
-		{"Logs", "dispatch.Logs", "not_implemented (501) when the manifest lacks logs; error when the backend is gone", "not retried (a stream)"},
+		{"Start", "dispatch.Start", "workspace marked failed with the reason (no plugin call)", retried(t.Start)},
+		{"Stop", "dispatch.Stop", "no-op, logged, only when no such backend is loaded (or it is not configured) and the workspace was never placed; otherwise error (transient): the stop is retried", retried(t.Stop)},
+		{"Destroy", "dispatch.Destroy", "error (transient): the delete operation is retried so nothing leaks", retried(t.Destroy)},
+		{"Status", "dispatch.Status", "every workspace reported unknown (left as it is), with the reason; ids not asked about are dropped", retried(t.Status)},
+		{"ListManaged", "dispatch.ListManaged", "backend skipped in the orphan listing, with the reason", retried(t.ListManaged)},
+		{"Logs", "dispatch.Logs", "not_implemented (501) when the manifest lacks logs; error when the backend is gone", "not retried (a stream); a read without follow ends after " + t.Logs.String()},
 	}
 }
