@@ -1,12 +1,15 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/molecule-ai/molecule-host/agentapi"
@@ -231,4 +234,73 @@ func TestListQueryChecked(t *testing.T) {
 		param := target[strings.Index(target, "?")+1 : strings.Index(target, "=")]
 		wantError(t, h.do("GET", target, ""), http.StatusBadRequest, param)
 	}
+}
+
+// TestErrorLogLevels: a 503 (a stopped workspace, a brief outage) is
+// expected and logged at WARN; a 500 stays at ERROR.
+func TestErrorLogLevels(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := mustAgentHost(t, httpapi.Deps{AdminToken: apiAdmin, Lifecycle: refusingLifecycle{t}, Backends: backendList{"fake"}})
+	h.api = httpapi.New(httpapi.Deps{AdminToken: apiAdmin, Store: h.st, Logger: log, Lifecycle: lifecycleError{}, Backends: backendList{"fake"}})
+	id, _ := h.mustWorkspace("stopped")
+	if _, err := h.st.Transition(ctxT(t), id, host.StatusChange{To: host.StatusStopped, Reason: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]struct {
+		status int
+		level  string
+	}{
+		"/workspaces/" + id + "/a2a":   {http.StatusServiceUnavailable, "WARN"},
+		"/workspaces/" + id + "/start": {http.StatusInternalServerError, "ERROR"},
+	} {
+		buf.Reset()
+		rec := h.do("POST", path, `{}`)
+		if rec.Code != want.status {
+			t.Fatalf("POST %s = %d %s, want %d", path, rec.Code, rec.Body, want.status)
+		}
+		var line struct {
+			Level string `json:"level"`
+			Msg   string `json:"msg"`
+		}
+		for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+			if json.Unmarshal([]byte(l), &line) == nil && line.Msg == "request failed" {
+				break
+			}
+		}
+		if line.Msg != "request failed" || line.Level != want.level {
+			t.Errorf("POST %s (%d) logged %+v, want %s \"request failed\"", path, want.status, line, want.level)
+		}
+	}
+}
+
+// lifecycleError fails every verb with an internal error.
+type lifecycleError struct{ refusingLifecycle }
+
+func (lifecycleError) Act(context.Context, string, host.Verb) (*host.Workspace, *host.Operation, error) {
+	return nil, nil, errors.New("boom")
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.Reset()
 }

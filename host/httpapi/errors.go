@@ -103,7 +103,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// Transient: the database or a backend is briefly unavailable.
 		w.Header().Set("Retry-After", retryAfter)
 	}
-	if status >= 500 {
+	switch {
+	case status == http.StatusServiceUnavailable: // transient, e.g. a stopped workspace: expected
+		s.d.Logger.Warn("request failed", "request_id", rid, "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	case status >= 500:
 		s.d.Logger.Error("request failed", "request_id", rid, "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	}
 	writeJSON(w, status, errorBody{Error: body})
