@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/molecule-ai/molecule-host/host"
 )
 
 // ListHeartbeatExpired returns the ids of online or degraded workspaces
@@ -36,6 +38,34 @@ func (s *Store) ids(ctx context.Context, name, sql string, args ...any) ([]strin
 			return nil, dbError(name, err)
 		}
 		out = append(out, id)
+	}
+	return out, dbError(name, rows.Err())
+}
+
+// ListBackendChecked returns the workspaces the backend status sweep asks
+// their backend about, oldest first: every online or degraded one, and
+// every provisioning or stopped one with no queued or running operation
+// (its start or stop has returned), so that a boot that failed on the
+// substrate is noticed before the provision deadline and a stopped
+// workspace that still runs is shown.
+func (s *Store) ListBackendChecked(ctx context.Context) ([]*host.Workspace, error) {
+	const name = "store.list_backend_checked"
+	rows, err := s.pool.Query(ctx, `SELECT `+workspaceColumns+` FROM workspaces w
+		WHERE status IN ('online', 'degraded')
+		   OR (status IN ('provisioning', 'stopped') AND NOT EXISTS (
+		       SELECT 1 FROM operations o WHERE o.workspace_id = w.id AND o.state IN ('queued', 'running')))
+		ORDER BY created_at, id`)
+	if err != nil {
+		return nil, dbError(name, err)
+	}
+	defer rows.Close()
+	var out []*host.Workspace
+	for rows.Next() {
+		ws, err := scanWorkspace(rows)
+		if err != nil {
+			return nil, dbError(name, err)
+		}
+		out = append(out, ws)
 	}
 	return out, dbError(name, rows.Err())
 }
