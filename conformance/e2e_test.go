@@ -58,6 +58,12 @@ func runFake(tb testing.TB, filter string, extra map[string]string) (*conformanc
 // fake without its logs verb, "nologs") through a real host.
 func runPlugin(tb testing.TB, name, filter string, extra map[string]string) (*conformance.Results, string) {
 	tb.Helper()
+	return runPluginTimeout(tb, name, filter, extra, 60*time.Second)
+}
+
+// runPluginTimeout is runPlugin with the given per-scenario timeout.
+func runPluginTimeout(tb testing.TB, name, filter string, extra map[string]string, timeout time.Duration) (*conformance.Results, string) {
+	tb.Helper()
 	mustBinaries(tb)
 	out := tb.TempDir()
 	cfg := map[string]string{"state_dir": conformance.TmpPlaceholder + "/" + name + "-state"}
@@ -69,7 +75,7 @@ func runPlugin(tb testing.TB, name, filter string, extra map[string]string) (*co
 		HostBinary:    filepath.Join(bins, "molecule-host"),
 		BackendConfig: map[string]map[string]string{name: cfg},
 		OutDir:        out,
-		Timeout:       60 * time.Second,
+		Timeout:       timeout,
 		Progress:      testWriter{tb},
 	}
 	if filter != "" {
@@ -149,6 +155,39 @@ func TestSuiteDetectsBrokenBackend(t *testing.T) {
 	}
 	if _, ok := r.Result("lifecycle.create"); ok {
 		t.Error("--run filter ignored: lifecycle.create ran")
+	}
+}
+
+// TestSuiteReportsHungVerb injects a Start that never answers into the real
+// fake: a scenario calling it directly fails "hung in start" at its
+// timeout, a host-driven one fails too, each scenario (its cleanup
+// included) ends within its bounds, and the run moves on.
+func TestSuiteReportsHungVerb(t *testing.T) {
+	faults := filepath.Join(t.TempDir(), "faults.json")
+	b, _ := json.Marshal([]map[string]any{{"verb": "start", "action": "hang", "count": -1}})
+	if err := os.WriteFile(faults, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const timeout = 10 * time.Second
+	r, _ := runPluginTimeout(t, "fake", `^(plugin\.idempotent|lifecycle\.create)$`, map[string]string{"fault_file": faults}, timeout)
+	if !r.Failed() {
+		t.Fatal("a backend whose Start hangs passed the suite")
+	}
+	// the scenario's timeout, its cleanup's (at most the same), and the
+	// grace the suite gives each to return
+	bound := 2*timeout + 2*10*time.Second
+	for _, id := range []string{"plugin.idempotent", "lifecycle.create"} {
+		s, ok := r.Result(id)
+		if !ok || s.Outcome != conformance.OutcomeFail {
+			t.Errorf("%s: %+v, want a failure", id, s)
+			continue
+		}
+		if d := time.Duration(s.DurationMS) * time.Millisecond; d > bound {
+			t.Errorf("%s took %s, want at most %s (timeout %s)", id, d, bound, timeout)
+		}
+	}
+	if s, _ := r.Result("plugin.idempotent"); !strings.Contains(s.Error, "hung in start") {
+		t.Errorf("plugin.idempotent: %q, want it to say the plugin hung in start", s.Error)
 	}
 }
 

@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -100,7 +101,11 @@ func (br *backendRun) startHost(ctx context.Context) error {
 	return br.client.Healthz(ctx)
 }
 
-// runOne runs one scenario with its timeout and cleanup stack.
+// runOne runs one scenario with its timeout and cleanup stack. Both are
+// bounded even when the plugin ignores cancellation: a scenario that has
+// not returned shortly after its timeout fails, naming the plugin verb it
+// hung in, and the run moves on; its cleanup gets at most the scenario
+// timeout (and never more than maxCleanup).
 func (br *backendRun) runOne(ctx context.Context, s Scenario) ScenarioResult {
 	start := time.Now()
 	if why := skipReason(s, br.manifest); why != "" {
@@ -108,21 +113,31 @@ func (br *backendRun) runOne(ctx context.Context, s Scenario) ScenarioResult {
 		br.progress(r)
 		return r
 	}
-	t := &T{Backend: br.manifest.Name, Manifest: br.manifest, Plugin: br.plugin, Config: br.config,
-		Image: br.cfg.Image, created: br.created, launch: br.launchFresh}
+	sctx, cancel := context.WithTimeout(ctx, br.cfg.Timeout)
+	h := newHangs(sctx)
+	t := &T{Backend: br.manifest.Name, Manifest: br.manifest, Plugin: watched{br.plugin, h}, Config: br.config,
+		Image: br.cfg.Image, created: br.created, launch: br.launchFresh, hangs: h}
 	if !s.Direct {
 		t.Host = br.client
 	}
-	sctx, cancel := context.WithTimeout(ctx, br.cfg.Timeout)
-	err := safeRun(sctx, s, t)
+	err := within(sctx, func() error { return safeRun(sctx, s, t) })
+	if errors.Is(sctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil && err != nil {
+		err = h.timedOut("scenario", br.cfg.Timeout, err)
+	}
 	cancel()
-	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-	if cerr := t.runCleanups(cctx); cerr != nil {
+	limit := min(br.cfg.Timeout, maxCleanup)
+	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
+	h.phase(cctx)
+	cerr := within(cctx, func() error { return t.runCleanups(cctx) })
+	if errors.Is(cctx.Err(), context.DeadlineExceeded) && cerr != nil {
+		cerr = h.timedOut("cleanup", limit, cerr)
+	}
+	if cerr != nil {
 		err = joinErr(err, cerr)
 	}
 	ccancel()
-	if err != nil && len(t.logs) > 0 {
-		err = fmt.Errorf("%w\n%s", err, strings.Join(t.logs, "\n"))
+	if logs := t.logLines(); err != nil && len(logs) > 0 {
+		err = fmt.Errorf("%w\n%s", err, strings.Join(logs, "\n"))
 	}
 	r := br.record(s, start, err, "")
 	br.progress(r)

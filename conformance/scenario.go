@@ -116,8 +116,13 @@ type T struct {
 	// Image is the workspace image direct Start calls use.
 	Image string
 
-	launch   func(ctx context.Context) (sdk.Backend, func(), error)
-	created  *idSet
+	launch  func(ctx context.Context) (sdk.Backend, func(), error)
+	created *idSet
+	hangs   *hangs // nil outside runOne
+
+	// mu guards cleanups and logs: a scenario the suite stopped waiting
+	// for may still add to them.
+	mu       sync.Mutex
 	cleanups []func(ctx context.Context) error
 	logs     []string
 	// agentDirs are the agent directories of direct Start calls, by id.
@@ -125,10 +130,24 @@ type T struct {
 }
 
 // Cleanup registers fn to run after the scenario, even when it fails.
-func (t *T) Cleanup(fn func(ctx context.Context) error) { t.cleanups = append(t.cleanups, fn) }
+func (t *T) Cleanup(fn func(ctx context.Context) error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.cleanups = append(t.cleanups, fn)
+}
 
 // Logf records a line shown with the scenario's result when it fails.
-func (t *T) Logf(format string, args ...any) { t.logs = append(t.logs, fmt.Sprintf(format, args...)) }
+func (t *T) Logf(format string, args ...any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.logs = append(t.logs, fmt.Sprintf(format, args...))
+}
+
+func (t *T) logLines() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]string(nil), t.logs...)
+}
 
 // Track records a workspace id the scenario made the backend hold, so the
 // leak check looks for it at the end of the run.
@@ -142,18 +161,29 @@ func (t *T) LaunchPlugin(ctx context.Context) (sdk.Backend, error) {
 		return nil, fmt.Errorf("launch a second plugin process: %w", err)
 	}
 	t.Cleanup(func(context.Context) error { stop(); return nil })
+	if t.hangs != nil {
+		return watched{b, t.hangs}, nil
+	}
 	return b, nil
 }
 
 // runCleanups runs the cleanup stack in reverse order and joins the errors.
 func (t *T) runCleanups(ctx context.Context) error {
 	var errs []error
-	for i := len(t.cleanups) - 1; i >= 0; i-- {
-		if err := t.cleanups[i](ctx); err != nil {
+	for {
+		t.mu.Lock()
+		n := len(t.cleanups)
+		if n == 0 {
+			t.mu.Unlock()
+			break
+		}
+		fn := t.cleanups[n-1]
+		t.cleanups = t.cleanups[:n-1]
+		t.mu.Unlock()
+		if err := fn(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("cleanup: %w", err))
 		}
 	}
-	t.cleanups = nil
 	return errors.Join(errs...)
 }
 
