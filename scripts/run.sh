@@ -2,7 +2,11 @@
 # `make run`: the host with its embedded Postgres and every shipped backend,
 # ready to use. A local control plane (molecule-cp-local) runs beside it so
 # the CP backend works out of the box. Everything lives in .molecule/ (or
-# $MOLECULE_DATA_DIR); Ctrl-C stops it all, workspaces' processes included.
+# $MOLECULE_DATA_DIR). Ctrl-C stops the host and the control plane;
+# workspaces keep running, as instances outlive a real control plane's
+# restart: the next `make run` re-adopts the CP instances (molecule-cp-local
+# reconciles its records with the processes still alive) and their agents
+# reconnect. Stop or delete workspaces through the API.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +30,7 @@ CP_ADMIN=$(secret_file cp-admin-token)
 rm -f "$DATA/cp/ready.json"
 bin/molecule-cp-local --data-dir "$DATA/cp" --shared-secret-file "$DATA/cp-shared-secret" \
 	--admin-token-file "$DATA/cp-admin-token" \
-	--ready-file "$DATA/cp/ready.json" --kill-instances-on-exit >>"$DATA/cp/cp-local.log" 2>&1 &
+	--ready-file "$DATA/cp/ready.json" >>"$DATA/cp/cp-local.log" 2>&1 &
 CP_PID=$!
 trap 'kill $CP_PID 2>/dev/null; wait $CP_PID 2>/dev/null || true' EXIT
 
