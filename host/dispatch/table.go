@@ -16,7 +16,7 @@ type Info struct {
 func Table() []Info {
 	t := DefaultTimeouts
 	retried := func(limit time.Duration) string {
-		return "transient errors retried with backoff (3 tries); others returned at once; the call ends after " + limit.String() + " (transient)"
+		return "transient errors retried with backoff (3 tries) within a " + limit.String() + " deadline (past it: transient); others returned at once"
 	}
 	return []Info{
 		{"Start", "dispatch.Start", "workspace marked failed with the reason (no plugin call)", retried(t.Start)},
@@ -24,6 +24,6 @@ func Table() []Info {
 		{"Destroy", "dispatch.Destroy", "error (transient): the delete operation is retried so nothing leaks", retried(t.Destroy)},
 		{"Status", "dispatch.Status", "every workspace reported unknown (left as it is), with the reason; ids not asked about are dropped", retried(t.Status)},
 		{"ListManaged", "dispatch.ListManaged", "backend skipped in the orphan listing, with the reason", retried(t.ListManaged)},
-		{"Logs", "dispatch.Logs", "not_implemented (501) when the manifest lacks logs; error when the backend is gone", "not retried (a stream); a read without follow ends after " + t.Logs.String()},
+		{"Logs", "dispatch.Logs", "not_implemented (501) when the manifest lacks logs; error when the backend is gone", "not retried (a stream); a read without follow has a " + t.Logs.String() + " deadline"},
 	}
 }
