@@ -82,8 +82,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 }
 
 // readTokenFile returns the token in file path, without surrounding
-// white space. An empty file is an error: a missing token must not turn
-// off A2A authentication (standalone mode).
+// white space, and removes the file: the token then lives only in the
+// agent's (non-dumpable) memory, out of reach of other processes of the
+// workspace's user; the backend writes the file again on every start. An
+// empty file is an error: a missing token must not turn off A2A
+// authentication (standalone mode).
 func readTokenFile(path string) (string, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -92,6 +95,9 @@ func readTokenFile(path string) (string, error) {
 	tok := strings.TrimSpace(string(raw))
 	if tok == "" {
 		return "", fmt.Errorf("the agent token file %s is empty", path)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("remove the agent token file once read: %w", err)
 	}
 	return tok, nil
 }

@@ -46,6 +46,11 @@ func TestConfigFromEnvTokenFile(t *testing.T) {
 			if err != nil || c.Token != tc.want || c.TokenFile != tc.file {
 				t.Fatalf("ConfigFromEnv = token %q file %q (%v), want %q from %s", c.Token, c.TokenFile, err, tc.want, tc.file)
 			}
+			// Read once, the token lives only in the agent's memory: no
+			// other process of the workspace's user finds it on disk.
+			if _, err := os.Stat(tc.file); !os.IsNotExist(err) {
+				t.Fatalf("token file after reading: %v, want removed", err)
+			}
 		})
 	}
 }
