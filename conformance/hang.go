@@ -52,10 +52,24 @@ func (h *hangs) begin(verb string) (end func(err error)) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		delete(h.inflight, id)
-		if err != nil && h.scenario.Err() != nil && h.hung == "" {
+		if err != nil && cutOff(h.scenario) && h.hung == "" {
 			h.hung = verb
 		}
 	}
+}
+
+// deadlineSkew is how close to its deadline a context counts as ended: a
+// gRPC deadline travels to the plugin, which may give up and answer a hair
+// before the caller's own timer fires.
+const deadlineSkew = 250 * time.Millisecond
+
+// cutOff reports whether ctx has ended, or is about to by its deadline.
+func cutOff(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && time.Until(d) < deadlineSkew
 }
 
 // verb returns the verb the plugin hung in, or "".

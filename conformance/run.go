@@ -3,7 +3,6 @@ package conformance
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -121,7 +120,7 @@ func (br *backendRun) runOne(ctx context.Context, s Scenario) ScenarioResult {
 		t.Host = br.client
 	}
 	err := within(sctx, func() error { return safeRun(sctx, s, t) })
-	if errors.Is(sctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil && err != nil {
+	if cutOff(sctx) && ctx.Err() == nil && err != nil {
 		err = h.timedOut("scenario", br.cfg.Timeout, err)
 	}
 	cancel()
@@ -129,7 +128,7 @@ func (br *backendRun) runOne(ctx context.Context, s Scenario) ScenarioResult {
 	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
 	h.phase(cctx)
 	cerr := within(cctx, func() error { return t.runCleanups(cctx) })
-	if errors.Is(cctx.Err(), context.DeadlineExceeded) && cerr != nil {
+	if cutOff(cctx) && cerr != nil {
 		cerr = h.timedOut("cleanup", limit, cerr)
 	}
 	if cerr != nil {
