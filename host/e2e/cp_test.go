@@ -226,19 +226,20 @@ func TestCPUnreachable(t *testing.T) {
 	}
 }
 
-// TestCPBootFailureHitsDeadline: an instance whose boot fails never
-// registers; the provision deadline (its own column) fails the workspace
-// with the reason, and the console shows why.
-func TestCPBootFailureHitsDeadline(t *testing.T) {
+// TestCPBootFailureFailsAtOnce: an instance whose boot fails never
+// registers; as soon as the control plane reports it stopped, the
+// workspace fails with the console's reason, long before the provision
+// deadline (5 minutes here), and the console shows why.
+func TestCPBootFailureFailsAtOnce(t *testing.T) {
 	cp := startCPLocal(t, "", "--fail-boot", "doomed")
-	h := startCPHost(t, cp, "MOLECULE_PROVISION_TIMEOUT", "3s", "MOLECULE_RUNTIME_IMAGES", "default=molecule-workspace:dev,doomed=molecule-workspace:dev")
+	h := startCPHost(t, cp, "MOLECULE_PROVISION_TIMEOUT", "5m", "MOLECULE_RUNTIME_IMAGES", "default=molecule-workspace:dev,doomed=molecule-workspace:dev")
 	var a accepted
 	if st := h.Do("POST", "/workspaces", map[string]any{"name": "doomed", "backend": "cp", "runtime": "doomed"}, &a); st != 202 {
 		t.Fatalf("create: %d", st)
 	}
 	ws := waitStatus(t, h, a.Workspace.ID, "failed", 30*time.Second)
-	if !strings.Contains(ws.StatusReason, "deadline") {
-		t.Errorf("failed with reason %q, want the provision deadline", ws.StatusReason)
+	if !strings.Contains(ws.StatusReason, "boot failed") || strings.Contains(ws.StatusReason, "deadline") {
+		t.Errorf("failed with reason %q, want the console's boot failure, not the provision deadline", ws.StatusReason)
 	}
 	if logs := bootLog(t, h, a.Workspace.ID); !strings.Contains(logs, "boot failed") {
 		t.Errorf("console does not say the boot failed: %q", logs)
