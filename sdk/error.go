@@ -22,6 +22,11 @@ const (
 	KindTransient               // try again later; the dispatcher retries with backoff
 )
 
+// ErrPluginUnavailable is wrapped (errors.Is) by the error a host's plugin
+// client (sdk/pluginrpc) returns when the plugin process could not be
+// reached or exited during the call. Backends never return it.
+var ErrPluginUnavailable = errors.New("plugin unavailable")
+
 var kindNames = [...]string{"internal", "invalid", "not_found", "conflict", "unsupported", "quota", "transient"}
 
 // String returns the kind's stable wire name, e.g. "not_found".

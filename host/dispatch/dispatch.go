@@ -150,12 +150,14 @@ func (d *Dispatcher) call(ctx context.Context, backend, op string, limit time.Du
 }
 
 // retried runs fn, retrying KindTransient errors per the policy until ctx
-// ends.
+// ends; never an error during which the plugin exited (PluginExited): the
+// plugin manager has already resent the request once on the relaunched
+// plugin, and a request that kills a plugin twice is not sent again.
 func (d *Dispatcher) retried(ctx context.Context, backend, op string, fn func(context.Context) error) error {
 	wait := d.retry.Initial
 	for try := 1; ; try++ {
 		err := bounded(ctx, fn)
-		if err == nil || !sdk.IsKind(err, sdk.KindTransient) || try >= d.retry.Attempts || ctx.Err() != nil {
+		if err == nil || !sdk.IsKind(err, sdk.KindTransient) || PluginExited(err) || try >= d.retry.Attempts || ctx.Err() != nil {
 			return err
 		}
 		d.log.Warn("transient backend error, retrying", "backend", backend, "op", op, "try", try, "err", err)
@@ -169,6 +171,12 @@ func (d *Dispatcher) retried(ctx context.Context, backend, op string, fn func(co
 		wait = min(wait*2, d.retry.Max)
 	}
 }
+
+// PluginExited reports whether err is a call's failure because its plugin
+// process exited during it (and, for a retryable verb, again on the
+// relaunched plugin): the request itself may be what kills the plugin, so
+// callers fail the operation at once and never resend it.
+func PluginExited(err error) bool { return errors.Is(err, sdk.ErrPluginUnavailable) }
 
 // bounded runs fn and returns its error, or ctx's error as soon as ctx
 // ends, even when fn ignores ctx: a hung plugin call is abandoned, not

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/molecule-ai/molecule-host/host"
 	"github.com/molecule-ai/molecule-host/host/dispatch"
@@ -82,6 +83,49 @@ func TestStartChecksPlacement(t *testing.T) {
 			}
 			if err != nil || p.Address != tc.want {
 				t.Fatalf("Start = %+v, %v; want address %q", p, err, tc.want)
+			}
+		})
+	}
+}
+
+// failing is a backend whose Start fails with err, counting calls.
+type failing struct {
+	placer
+	err   error
+	calls int
+}
+
+func (f *failing) Start(context.Context, *sdk.StartRequest) (*sdk.StartResponse, error) {
+	f.calls++
+	return nil, f.err
+}
+
+type oneFailing struct{ b *failing }
+
+func (o oneFailing) Backend(string) (sdk.Backend, *sdk.Manifest, error) {
+	m, _ := o.b.placer.Manifest(context.Background())
+	return o.b, m, nil
+}
+
+// TestPluginExitNotResent: a transient error is retried, but not one during
+// which the plugin exited: that request may be what kills the plugin.
+func TestPluginExitNotResent(t *testing.T) {
+	for name, tc := range map[string]struct {
+		err       error
+		wantCalls int
+	}{
+		"transient":     {sdk.Errorf(sdk.KindTransient, "start", "busy"), 3},
+		"plugin exited": {&sdk.Error{Kind: sdk.KindTransient, Op: "start", Message: "The backend plugin exited during the call.", Err: sdk.ErrPluginUnavailable}, 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := &failing{err: tc.err}
+			d := dispatch.New(oneFailing{b}, slog.New(slog.DiscardHandler), dispatch.RetryPolicy{Attempts: 3, Initial: time.Millisecond, Max: time.Millisecond})
+			_, err := d.Start(context.Background(), dispatch.StartSpec{Workspace: &host.Workspace{ID: "ws-1", Backend: "placer"}})
+			if err == nil || b.calls != tc.wantCalls {
+				t.Fatalf("Start = %v after %d calls, want an error after %d", err, b.calls, tc.wantCalls)
+			}
+			if got := dispatch.PluginExited(err); got != (tc.wantCalls == 1) {
+				t.Fatalf("PluginExited = %v", got)
 			}
 		})
 	}

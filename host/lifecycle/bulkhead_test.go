@@ -2,7 +2,6 @@ package lifecycle_test
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,7 +70,7 @@ type crashing struct {
 func (c *crashing) Start(ctx context.Context, req *sdk.StartRequest) (*sdk.StartResponse, error) {
 	c.starts.Add(1)
 	return nil, &sdk.Error{Kind: sdk.KindTransient, Op: "start",
-		Message: "The backend plugin is unavailable: error reading from server: EOF", Err: errors.New("plugin unavailable")}
+		Message: "The backend plugin is unavailable: error reading from server: EOF", Err: sdk.ErrPluginUnavailable}
 }
 
 // TestPluginExitFailsOperationAtOnce: when the plugin exits during a verb

@@ -15,7 +15,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/molecule-ai/molecule-host/agentapi"
@@ -145,17 +144,8 @@ func retryable(err error) bool {
 	return sdk.IsKind(err, sdk.KindTransient)
 }
 
-// pluginExited reports whether err says the backend's plugin process
-// exited or lost its connection during the call. sdk/pluginrpc marks that
-// error with ErrPluginUnavailable, which lifecycle may not import, so its
-// message is the signal, read here and nowhere else. A backend that was
-// already unavailable before the call ("backend X is unavailable") is not
-// this: the request did not reach it, and a retry is safe.
-func pluginExited(err error) bool {
-	var e *sdk.Error
-	if !errors.As(err, &e) || e.Kind != sdk.KindTransient {
-		return false
-	}
-	m := strings.ToLower(e.Message)
-	return strings.Contains(m, "plugin is unavailable") || strings.Contains(m, "plugin exited")
-}
+// pluginExited reports whether the backend's plugin process exited during
+// the call (dispatch.PluginExited). A backend that was already unavailable
+// before the call ("backend X is unavailable") is not this: the request did
+// not reach it, and a retry is safe.
+func pluginExited(err error) bool { return dispatch.PluginExited(err) }

@@ -15,8 +15,9 @@ import (
 // ErrPluginUnavailable is wrapped (errors.Is) by the client's error when the
 // plugin process cannot be reached (exited, crashed, connection lost): the
 // *sdk.Error has KindTransient and Err = ErrPluginUnavailable, so a host can
-// restart the plugin and retry once.
-var ErrPluginUnavailable = errors.New("plugin unavailable")
+// restart the plugin and retry once. It is sdk.ErrPluginUnavailable, so a
+// host package that may not import this one can test for it.
+var ErrPluginUnavailable = sdk.ErrPluginUnavailable
 
 // kindCodes is the kind -> gRPC code column of the table in DESIGN.md §6.
 var kindCodes = map[sdk.Kind]codes.Code{
