@@ -84,14 +84,27 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.initdb(ctx, cred); err != nil {
 		return nil, err
 	}
-	if err := s.launch(cred); err != nil {
-		return nil, err
-	}
-	if err := s.waitReady(ctx); err != nil {
+	// The backends of a killed postmaster outlive it for a moment (each
+	// runs in a session of its own) and keep its shared memory attached,
+	// which a new postmaster refuses to share; they exit once they notice
+	// the postmaster is gone, so start again until they have.
+	deadline := time.Now().Add(staleWait)
+	for {
+		if err := s.launch(cred); err != nil {
+			return nil, err
+		}
+		err := s.waitReady(ctx)
+		if err == nil {
+			return s, nil
+		}
 		s.kill()
-		return nil, err
+		if !strings.Contains(err.Error(), "pre-existing shared memory block") || time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, err
+		}
+		cfg.Logger.Info("a killed postgres's backends still hold its shared memory; starting again", "data", s.pgdata)
+		s.done = make(chan struct{})
+		time.Sleep(100 * time.Millisecond) // processes we did not start: nothing to wait on
 	}
-	return s, nil
 }
 
 // URL returns the pgx DSN of database Database.

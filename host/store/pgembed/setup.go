@@ -166,45 +166,7 @@ func removeStalePID(pgdata string) error {
 		}
 		time.Sleep(50 * time.Millisecond) // polling a process we do not own; no event to wait on
 	}
-	// Its backends and auxiliary processes (in its process group, which
-	// launch makes) outlive a killed postmaster for a moment and hold the
-	// shared memory a new postmaster refuses to share: kill them and wait.
-	for {
-		left := groupPostgres(pid)
-		if len(left) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("pgembed: processes %v of a killed postgres (pid %d) still run on %s", left, pid, pgdata)
-		}
-		for _, p := range left {
-			_ = syscall.Kill(p, syscall.SIGKILL)
-		}
-		time.Sleep(50 * time.Millisecond) // as above: nothing to wait on for processes we did not start
-	}
 	return os.Remove(path)
-}
-
-// groupPostgres lists the live postgres processes of process group pgid.
-func groupPostgres(pgid int) []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || !livePostgres(pid) {
-			continue
-		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		// Fields after the command: state ppid pgrp ...
-		i := strings.LastIndexByte(string(stat), ')')
-		if f := strings.Fields(string(stat[i+1:])); i > 0 && len(f) > 2 && f[2] == strconv.Itoa(pgid) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
 }
 
 // removeStaleSocketLocks removes socket lock files (and their sockets) left
