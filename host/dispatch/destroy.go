@@ -17,7 +17,7 @@ func (d *Dispatcher) Destroy(ctx context.Context, ws *host.Workspace) error {
 	if err != nil {
 		return err
 	}
-	err = d.call(ctx, ws.Backend, "destroy", d.timeouts.Destroy, func(ctx context.Context) error {
+	err = d.call(ctx, b, ws.Backend, "destroy", d.timeouts.Destroy, func(ctx context.Context) error {
 		_, err := b.Destroy(ctx, &sdk.DestroyRequest{WorkspaceID: ws.ID, State: stateOf(ws), RemoveVolumes: true})
 		return err
 	})

@@ -135,10 +135,10 @@ func NotImplemented(backend, op string, c sdk.Capability) *sdk.Error {
 // the policy within it. When the deadline passes first, call returns at
 // once (fn's eventual result is dropped) with a KindTransient error naming
 // the backend and op; when the caller's ctx ends first, ctx's error.
-func (d *Dispatcher) call(ctx context.Context, backend, op string, limit time.Duration, fn func(context.Context) error) error {
+func (d *Dispatcher) call(ctx context.Context, b sdk.Backend, backend, op string, limit time.Duration, fn func(context.Context) error) error {
 	cctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	err := d.retried(cctx, backend, op, fn)
+	err := d.retried(cctx, b, backend, op, fn)
 	// The plugin may see the deadline a moment before cctx does (it gets
 	// it rounded over the wire), so a failure at or after the deadline is
 	// the deadline's.
@@ -153,10 +153,10 @@ func (d *Dispatcher) call(ctx context.Context, backend, op string, limit time.Du
 // ends; never an error during which the plugin exited (PluginExited): the
 // plugin manager has already resent the request once on the relaunched
 // plugin, and a request that kills a plugin twice is not sent again.
-func (d *Dispatcher) retried(ctx context.Context, backend, op string, fn func(context.Context) error) error {
+func (d *Dispatcher) retried(ctx context.Context, b sdk.Backend, backend, op string, fn func(context.Context) error) error {
 	wait := d.retry.Initial
 	for try := 1; ; try++ {
-		err := bounded(ctx, fn)
+		err := bounded(ctx, b, fn)
 		if err == nil || !sdk.IsKind(err, sdk.KindTransient) || PluginExited(err) || try >= d.retry.Attempts || ctx.Err() != nil {
 			return err
 		}
@@ -172,6 +172,13 @@ func (d *Dispatcher) retried(ctx context.Context, backend, op string, fn func(co
 	}
 }
 
+// cancellable is implemented by backends whose calls return as soon as
+// their context ends, such as the plugin manager's handles (every call is
+// a gRPC call, which the client abandons at its deadline). bounded calls
+// them directly; any other backend is called in a goroutine it can
+// abandon.
+type cancellable interface{ HonoursCancellation() }
+
 // PluginExited reports whether err is a call's failure because its plugin
 // process exited during it (and, for a retryable verb, again on the
 // relaunched plugin): the request itself may be what kills the plugin, so
@@ -180,8 +187,11 @@ func PluginExited(err error) bool { return errors.Is(err, sdk.ErrPluginUnavailab
 
 // bounded runs fn and returns its error, or ctx's error as soon as ctx
 // ends, even when fn ignores ctx: a hung plugin call is abandoned, not
-// waited for.
-func bounded(ctx context.Context, fn func(context.Context) error) error {
+// waited for. A cancellable backend's call is made directly.
+func bounded(ctx context.Context, b sdk.Backend, fn func(context.Context) error) error {
+	if _, ok := b.(cancellable); ok {
+		return fn(ctx) // returns when ctx ends: no goroutine hop on the hot path
+	}
 	done := make(chan error, 1)
 	go func() { done <- fn(ctx) }()
 	select {

@@ -23,7 +23,7 @@ func (d *Dispatcher) ListManaged(ctx context.Context, backend string) ([]Managed
 		return nil, err
 	}
 	var resp *sdk.ListManagedResponse
-	err = d.call(ctx, backend, "list_managed", d.timeouts.ListManaged, func(ctx context.Context) error {
+	err = d.call(ctx, b, backend, "list_managed", d.timeouts.ListManaged, func(ctx context.Context) error {
 		var err error
 		resp, err = b.ListManaged(ctx, &sdk.ListManagedRequest{})
 		return err

@@ -61,7 +61,7 @@ func (d *Dispatcher) Start(ctx context.Context, spec StartSpec) (*Placement, err
 		State:       stateOf(ws),
 	}
 	var resp *sdk.StartResponse
-	err = d.call(ctx, ws.Backend, "start", d.timeouts.Start, func(ctx context.Context) error {
+	err = d.call(ctx, b, ws.Backend, "start", d.timeouts.Start, func(ctx context.Context) error {
 		var err error
 		resp, err = b.Start(ctx, req)
 		return err

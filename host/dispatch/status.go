@@ -42,11 +42,15 @@ func (d *Dispatcher) Status(ctx context.Context, wss []*host.Workspace) (map[str
 	}
 	results := make([]map[string]RunState, len(order))
 	errs := make([]error, len(order))
-	var wg sync.WaitGroup
-	for i, name := range order {
-		wg.Go(func() { results[i], errs[i] = d.statusOf(ctx, name, byBackend[name]) })
+	if len(order) == 1 { // one backend: no goroutine hop on the hot path
+		results[0], errs[0] = d.statusOf(ctx, order[0], byBackend[order[0]])
+	} else {
+		var wg sync.WaitGroup
+		for i, name := range order {
+			wg.Go(func() { results[i], errs[i] = d.statusOf(ctx, name, byBackend[name]) })
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	out := make(map[string]RunState, len(wss))
 	var first error
 	for i, name := range order {
@@ -78,7 +82,7 @@ func (d *Dispatcher) statusOf(ctx context.Context, name string, group []*host.Wo
 		req.Workspaces[i] = sdk.WorkspaceRef{WorkspaceID: ws.ID, State: stateOf(ws)}
 	}
 	var resp *sdk.StatusResponse
-	err = d.call(ctx, name, "status", d.timeouts.Status, func(ctx context.Context) error {
+	err = d.call(ctx, b, name, "status", d.timeouts.Status, func(ctx context.Context) error {
 		var err error
 		resp, err = b.Status(ctx, req)
 		return err

@@ -32,7 +32,7 @@ func (d *Dispatcher) Stop(ctx context.Context, ws *host.Workspace) (*Placement, 
 		return nil, err
 	}
 	var resp *sdk.StopResponse
-	err = d.call(ctx, ws.Backend, "stop", d.timeouts.Stop, func(ctx context.Context) error {
+	err = d.call(ctx, b, ws.Backend, "stop", d.timeouts.Stop, func(ctx context.Context) error {
 		var err error
 		resp, err = b.Stop(ctx, &sdk.StopRequest{WorkspaceID: ws.ID, State: stateOf(ws)})
 		return err

@@ -65,6 +65,11 @@ func exited(err error) error {
 
 func always() bool { return true }
 
+// HonoursCancellation marks the handle for host/dispatch: every call is a
+// gRPC call, which returns as soon as its context ends, so the dispatcher
+// need not run it in a goroutine it could abandon.
+func (h *handle) HonoursCancellation() {}
+
 func (h *handle) Manifest(ctx context.Context) (*sdk.Manifest, error) {
 	return call(ctx, h, "manifest", always, func(b sdk.Backend) (*sdk.Manifest, error) { return b.Manifest(ctx) })
 }
