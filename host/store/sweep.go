@@ -58,14 +58,5 @@ func (s *Store) ListBackendChecked(ctx context.Context) ([]*host.Workspace, erro
 	if err != nil {
 		return nil, dbError(name, err)
 	}
-	defer rows.Close()
-	var out []*host.Workspace
-	for rows.Next() {
-		ws, err := scanWorkspace(rows)
-		if err != nil {
-			return nil, dbError(name, err)
-		}
-		out = append(out, ws)
-	}
-	return out, dbError(name, rows.Err())
+	return collectWorkspaces(name, rows)
 }

@@ -116,6 +116,12 @@ func (s *Store) ListWorkspaces(ctx context.Context, f ListFilter) ([]*host.Works
 	if err != nil {
 		return nil, dbError(name, err)
 	}
+	return collectWorkspaces(name, rows)
+}
+
+// collectWorkspaces scans every row of a workspaceColumns query and closes
+// rows.
+func collectWorkspaces(name string, rows pgx.Rows) ([]*host.Workspace, error) {
 	defer rows.Close()
 	var out []*host.Workspace
 	for rows.Next() {
