@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,21 +26,31 @@ type call struct {
 }
 
 // fakeHost is an httptest registry that sends every call it accepts on
-// calls; the first failFirst calls are answered 503.
+// calls; the first failFirst calls are answered 503, and once setToken has
+// given it a token, calls without that token 401.
 type fakeHost struct {
 	*httptest.Server
 	calls     chan call
 	failFirst int64
 	seen      atomic.Int64
+	mu        sync.Mutex
+	token     string
 }
 
 func mustFakeHost(tb testing.TB, failFirst int64) *fakeHost {
 	tb.Helper()
-	h := &fakeHost{calls: make(chan call, 256), failFirst: failFirst}
+	h := &fakeHost{calls: make(chan call, 1024), failFirst: failFirst}
 	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if h.seen.Add(1) <= h.failFirst {
 			http.Error(w, "not yet", http.StatusServiceUnavailable)
+			return
+		}
+		h.mu.Lock()
+		ok := h.token == "" || r.Header.Get("Authorization") == "Bearer "+h.token
+		h.mu.Unlock()
+		if !ok {
+			http.Error(w, "unknown token", http.StatusUnauthorized)
 			return
 		}
 		select {

@@ -2,13 +2,10 @@ package agent_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -55,38 +52,16 @@ func TestConfigFromEnvTokenFile(t *testing.T) {
 	}
 }
 
-// tokenHost accepts registry calls only with its current token (401
-// otherwise) and sends each accepted call on calls.
-type tokenHost struct {
-	*httptest.Server
-	mu    sync.Mutex
-	token string
-	calls chan call
-}
-
-func mustTokenHost(tb testing.TB, token string) *tokenHost {
+// mustTokenHost is a fake host that accepts calls only with its current
+// token (setToken changes it).
+func mustTokenHost(tb testing.TB, token string) *fakeHost {
 	tb.Helper()
-	h := &tokenHost{token: token, calls: make(chan call, 1024)}
-	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		h.mu.Lock()
-		ok := r.Header.Get("Authorization") == "Bearer "+h.token
-		h.mu.Unlock()
-		if !ok {
-			http.Error(w, "unknown token", http.StatusUnauthorized)
-			return
-		}
-		select {
-		case h.calls <- call{Path: r.URL.Path, Auth: r.Header.Get("Authorization"), Body: body}:
-		default:
-		}
-		w.Write([]byte(`{"status":"ok"}`))
-	}))
-	tb.Cleanup(h.Close)
+	h := mustFakeHost(tb, 0)
+	h.setToken(token)
 	return h
 }
 
-func (h *tokenHost) setToken(tok string) {
+func (h *fakeHost) setToken(tok string) {
 	h.mu.Lock()
 	h.token = tok
 	h.mu.Unlock()
@@ -94,7 +69,7 @@ func (h *tokenHost) setToken(tok string) {
 
 // waitPaths waits until the host has accepted a call on each of paths
 // (failing after 10s) and returns the calls it accepted meanwhile.
-func (h *tokenHost) waitPaths(tb testing.TB, paths ...string) []call {
+func (h *fakeHost) waitPaths(tb testing.TB, paths ...string) []call {
 	tb.Helper()
 	want := map[string]bool{}
 	for _, p := range paths {

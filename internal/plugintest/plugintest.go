@@ -145,3 +145,20 @@ func PostJSON(tb testing.TB, url, body string) string {
 	out, _ := io.ReadAll(resp.Body)
 	return string(out)
 }
+
+// TraversableTempDir returns a new directory in the system's temp dir
+// (removed at cleanup) that other users may search (mode 0711), for tests
+// that run processes as unprivileged users: a test's own TempDir sits in a
+// directory only its owner may search.
+func TraversableTempDir(tb testing.TB, prefix string) string {
+	tb.Helper()
+	dir, err := os.MkdirTemp("", prefix)
+	if err == nil {
+		err = os.Chmod(dir, 0o711)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
+}

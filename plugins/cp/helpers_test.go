@@ -81,15 +81,7 @@ func poolFor(dataDir string) netip.Prefix {
 // search; run as root, instances run as uids of their own).
 func mustDataDir(tb testing.TB) string {
 	tb.Helper()
-	dir, err := os.MkdirTemp("", "cp-data-")
-	if err == nil {
-		err = os.Chmod(dir, 0o711)
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = os.RemoveAll(dir) })
-	return dir
+	return plugintest.TraversableTempDir(tb, "cp-data-")
 }
 
 // close stops serving; killInstances also stops every instance.

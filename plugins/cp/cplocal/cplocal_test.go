@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/molecule-ai/molecule-host/internal/plugintest"
 )
 
 func mustServer(tb testing.TB, dataDir string, pool string) *Server {
@@ -32,15 +34,7 @@ func mustServer(tb testing.TB, dataDir string, pool string) *Server {
 // test's TempDir sits in a directory only its owner may search).
 func mustDataDir(tb testing.TB) string {
 	tb.Helper()
-	dir, err := os.MkdirTemp("", "cp-data-")
-	if err == nil {
-		err = os.Chmod(dir, 0o711)
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = os.RemoveAll(dir) })
-	return dir
+	return plugintest.TraversableTempDir(tb, "cp-data-")
 }
 
 func TestConfigErrorsNameWhatIsWrong(t *testing.T) {
