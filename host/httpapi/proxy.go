@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gorilla/mux"
+
 	"github.com/molecule-ai/molecule-host/agentapi"
 	"github.com/molecule-ai/molecule-host/host"
 	"github.com/molecule-ai/molecule-host/host/dispatch"
@@ -31,8 +33,9 @@ import (
 // application/json with nosniff, whatever the agent said, so an agent cannot
 // serve content from the host's origin.
 func (s *Server) a2a(w http.ResponseWriter, r *http.Request) {
-	ws, ok := s.workspace(w, r)
-	if !ok {
+	ws, digest, err := s.d.Store.WorkspaceForA2A(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	if ws.Status != host.StatusOnline {
@@ -44,13 +47,8 @@ func (s *Server) a2a(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	digest, err := s.d.Store.AgentTokenDigest(r.Context(), ws.ID)
-	if sdk.IsKind(err, sdk.KindNotFound) {
+	if digest == nil {
 		s.writeError(w, r, sdk.Errorf(sdk.KindTransient, "a2a", "Workspace %s has no live agent; start it again.", ws.ID))
-		return
-	}
-	if err != nil {
-		s.writeError(w, r, err)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))

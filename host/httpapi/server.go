@@ -47,9 +47,10 @@ type Reader interface {
 	// WatchStatus signals each status change of a workspace made by this
 	// host; stop ends the watch.
 	WatchStatus(id string) (changed <-chan struct{}, stop func())
-	// AgentTokenDigest is the digest of the workspace's live agent token,
-	// from which the A2A proxy derives its credential.
-	AgentTokenDigest(ctx context.Context, id string) ([]byte, error)
+	// WorkspaceForA2A returns a workspace and the digest of its live agent
+	// token (nil when none), from which the A2A proxy derives its
+	// credential, in one query.
+	WorkspaceForA2A(ctx context.Context, id string) (*host.Workspace, []byte, error)
 }
 
 // Registry handles the workspace agents' calls.

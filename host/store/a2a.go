@@ -5,24 +5,30 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/molecule-ai/molecule-host/host"
 )
 
-// AgentTokenDigest returns the digest of a workspace's live agent token,
-// from which the A2A proxy derives the credential it presents to the agent
-// (agentapi.A2ACredential). Errors: KindNotFound when the workspace has no
-// live token (never started, stopped or removed).
-func (s *Store) AgentTokenDigest(ctx context.Context, workspaceID string) ([]byte, error) {
-	const name = "store.agent_token_digest"
-	if _, err := uuid.Parse(workspaceID); err != nil {
-		return nil, notFound(name, "workspace %q does not exist", workspaceID)
+// WorkspaceForA2A returns a workspace and the digest of its live agent
+// token (nil when it has none: never started, stopped or removed), in one
+// query: the A2A proxy's hot path, which derives the credential it presents
+// to the agent from the digest (agentapi.A2ACredential). Errors:
+// KindNotFound when the workspace does not exist.
+func (s *Store) WorkspaceForA2A(ctx context.Context, id string) (*host.Workspace, []byte, error) {
+	const name = "store.workspace_for_a2a"
+	if _, err := uuid.Parse(id); err != nil {
+		return nil, nil, notFound(name, "workspace %q does not exist", id)
 	}
 	var digest []byte
-	err := s.pool.QueryRow(ctx, `SELECT digest FROM agent_tokens WHERE workspace_id = $1`, workspaceID).Scan(&digest)
+	row := s.pool.QueryRow(ctx, `SELECT `+workspaceColumns+`,
+		(SELECT t.digest FROM agent_tokens t WHERE t.workspace_id = workspaces.id)
+		FROM workspaces WHERE id = $1`, id)
+	ws, err := scanWorkspace(row, &digest)
 	if err == pgx.ErrNoRows {
-		return nil, notFound(name, "workspace %s has no live agent token", workspaceID)
+		return nil, nil, notFound(name, "workspace %s does not exist", id)
 	}
 	if err != nil {
-		return nil, dbError(name, err)
+		return nil, nil, dbError(name, err)
 	}
-	return digest, nil
+	return ws, digest, nil
 }

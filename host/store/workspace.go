@@ -170,14 +170,14 @@ func (s *Store) execOne(ctx context.Context, name, id, sql string, args ...any) 
 	return nil
 }
 
-func scanWorkspace(row pgx.Row) (*host.Workspace, error) {
+func scanWorkspace(row pgx.Row, extra ...any) (*host.Workspace, error) {
 	var ws host.Workspace
 	var cfg []byte
 	var deadline, heartbeat, registered *time.Time
-	err := row.Scan(&ws.ID, &ws.Name, &ws.OrgID, &ws.Backend, &ws.Runtime, &ws.Tier, &cfg,
+	err := row.Scan(append([]any{&ws.ID, &ws.Name, &ws.OrgID, &ws.Backend, &ws.Runtime, &ws.Tier, &cfg,
 		&ws.ConfigHash, &ws.Status, &ws.StatusReason, &ws.URL, &ws.Address, &ws.BackendState,
 		&ws.BackendStateVersion, &deadline, &heartbeat, &registered, &ws.ConfigAppliedHash,
-		&ws.CreatedAt, &ws.UpdatedAt)
+		&ws.CreatedAt, &ws.UpdatedAt}, extra...)...)
 	if err != nil {
 		return nil, err
 	}
